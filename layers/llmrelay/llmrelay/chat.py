@@ -1,0 +1,101 @@
+"""``stream_chat``: the library's one entry point."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from llmrelay.config import Settings, get_settings
+from llmrelay.errors import AuthenticationFailed, InvalidRequest, MissingKey
+from llmrelay.events import StreamEvent
+from llmrelay.models import ChatRequest
+from llmrelay.providers.base import ProviderCall
+from llmrelay.providers.registry import ProviderSpec, load_provider, resolve
+from llmrelay.secrets import SecretStore, secret_store_for
+
+__all__ = ["Route", "build_call", "route", "stream_chat"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a request goes: the provider, and the model name its upstream expects."""
+
+    spec: ProviderSpec
+    model: str
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.spec.name}/{self.model}"
+
+
+def route(request: ChatRequest, settings: Settings | None = None) -> Route:
+    settings = settings or get_settings()
+    spec, model = resolve(request.model or settings.default_model)
+    return Route(spec, model)
+
+
+def _system_prompt(request: ChatRequest, settings: Settings) -> str | None:
+    parts: list[str] = []
+    if request.context_id is not None:
+        prompt = settings.contexts.get(request.context_id)
+        if prompt is None:
+            raise InvalidRequest(f"context_id: unknown context {request.context_id[:50]!r}")
+        parts.append(prompt)
+    parts.extend(m.content for m in request.messages if m.role == "system")
+    return "\n\n".join(parts) or None
+
+
+def build_call(
+    request: ChatRequest, where: Route, secrets: SecretStore, settings: Settings
+) -> ProviderCall:
+    """The provider call for ``request``: system prompt merged, key and base URL looked up."""
+    spec = where.spec
+    key = secrets.get(spec.key_name) if spec.key_name else None
+    if key is None and spec.key_required:
+        raise MissingKey(f"no {spec.key_name} in the secret for provider {spec.name!r}")
+    base_url = settings.base_url(spec.name) or spec.default_base_url
+    if base_url is None and spec.kind != "echo":
+        raise MissingKey(f"provider {spec.name!r} needs LLMRELAY_{spec.name.upper()}_BASE_URL")
+    return ProviderCall(
+        provider=spec.name,
+        model=where.model,
+        messages=tuple(m for m in request.messages if m.role != "system"),
+        system=_system_prompt(request, settings),
+        temperature=request.temperature,
+        max_tokens=request.max_tokens,
+        user=request.user,
+        api_key=key,
+        base_url=base_url,
+    )
+
+
+async def stream_chat(
+    request: ChatRequest,
+    *,
+    settings: Settings | None = None,
+    secrets: SecretStore | None = None,
+) -> AsyncIterator[StreamEvent]:
+    """Stream one answer: ``TextDelta`` events, then exactly one ``Finish``.
+
+    Failures raise :class:`llmrelay.errors.LLMRelayError`. When the upstream rejects the key
+    before any text, the secret is fetched again and the call retried once with the new key
+    (rotation without a redeploy).
+    """
+    settings = settings or get_settings()
+    secrets = secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
+    where = route(request, settings)
+    provider = load_provider(where.spec.kind)
+    call = build_call(request, where, secrets, settings)
+    started = False
+    try:
+        async for event in provider.stream(call):
+            started = True
+            yield event
+    except AuthenticationFailed:
+        if started or not secrets.refresh():
+            raise
+        retry = build_call(request, where, secrets, settings)
+        if retry.api_key == call.api_key:
+            raise
+        async for event in provider.stream(retry):
+            yield event

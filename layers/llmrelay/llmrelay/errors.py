@@ -1,0 +1,138 @@
+"""One small error hierarchy: every failure has a stable ``code``, an HTTP ``status``
+and says whether a retry makes sense (``retryable``).
+
+Vendor exceptions are translated into these at each provider's edge (``raise ... from exc``).
+Messages are written by llmrelay, and any upstream text they quote goes through
+:func:`llmrelay.redact.redact` first, so no key can travel inside an error.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AuthenticationFailed",
+    "ContentFiltered",
+    "DeadlineExceeded",
+    "InvalidRequest",
+    "LLMRelayError",
+    "MissingKey",
+    "RateLimited",
+    "UnknownModel",
+    "UpstreamBadRequest",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+]
+
+
+class LLMRelayError(Exception):
+    """Base of every llmrelay error."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The client-facing shape: ``code``, ``message``, ``retryable`` (+ ``retry_after``)."""
+        body: dict[str, object] = {
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
+
+
+class InvalidRequest(LLMRelayError):
+    """The request itself is wrong (shape, limits, unknown fields)."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class UnknownModel(LLMRelayError):
+    """The model string names no configured provider, or is malformed."""
+
+    code = "unknown_model"
+    status = 400
+
+
+class MissingKey(LLMRelayError):
+    """The provider needs a key that the secret does not hold."""
+
+    code = "missing_key"
+    status = 503
+
+
+class AuthenticationFailed(LLMRelayError):
+    """The upstream rejected llmrelay's key (401/403)."""
+
+    code = "upstream_auth_failed"
+    status = 502
+
+
+class RateLimited(LLMRelayError):
+    """The upstream throttled us (429); ``retry_after`` carries its hint in seconds."""
+
+    code = "rate_limited"
+    status = 429
+    retryable = True
+
+
+class UpstreamTimeout(LLMRelayError):
+    """The upstream did not answer (or went silent) in time."""
+
+    code = "upstream_timeout"
+    status = 504
+    retryable = True
+
+
+class UpstreamUnavailable(LLMRelayError):
+    """5xx, 529, overloaded, a dropped connection or a garbled stream."""
+
+    code = "upstream_unavailable"
+    status = 502
+    retryable = True
+
+
+class UpstreamBadRequest(LLMRelayError):
+    """The upstream refused the request as invalid (400/404/413/422)."""
+
+    code = "upstream_bad_request"
+    status = 400
+
+
+class ContentFiltered(LLMRelayError):
+    """The upstream's safety system refused or stopped the answer."""
+
+    code = "content_filtered"
+    status = 422
+
+
+class DeadlineExceeded(LLMRelayError):
+    """The function's deadline (or the request's total timeout) came first."""
+
+    code = "deadline_exceeded"
+    status = 504
+    retryable = True
+
+
+# Alias for readability at the adapter edge: "some upstream failure".
+UpstreamError = UpstreamUnavailable

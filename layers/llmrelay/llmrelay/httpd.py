@@ -1,0 +1,259 @@
+"""A small asyncio HTTP/1.1 server: keep-alive, chunked bodies both ways, trailers.
+
+It is the one HTTP server of llmrelay: the local emulator (function URL front and Runtime
+API), the fake upstreams of :mod:`llmrelay.testing` and the tests' fake Runtime API all
+build on it, because each needs what generic frameworks hide: byte-exact control of the
+wire (chunk boundaries, trailers, a cut connection) and streaming in both directions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+__all__ = ["BodyTooLarge", "Handler", "Request", "ResponseWriter", "ServerThread", "serve"]
+
+_MAX_HEADER_BYTES = 64 * 1024
+_REASONS = {
+    200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+    409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout", 529: "Overloaded",
+}  # fmt: skip
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the limit given to :meth:`Request.read_body`."""
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+    reader: asyncio.StreamReader = field(repr=False)
+    trailers: dict[str, str] = field(default_factory=dict)
+    _consumed: bool = field(default=False, repr=False)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.target).query
+
+    @property
+    def chunked(self) -> bool:
+        return "chunked" in self.headers.get("transfer-encoding", "").lower()
+
+    async def iter_body(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (one item per chunk when chunked); trailers land in
+        :attr:`trailers` once the last chunk is read."""
+        if self._consumed:
+            return
+        self._consumed = True
+        if not self.chunked:
+            remaining = int(self.headers.get("content-length", "0") or 0)
+            while remaining > 0:
+                data = await self.reader.read(min(remaining, 65536))
+                if not data:
+                    raise asyncio.IncompleteReadError(b"", remaining)
+                remaining -= len(data)
+                yield data
+            return
+        while True:
+            size_line = await self.reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                break
+            data = await self.reader.readexactly(size)
+            if await self.reader.readexactly(2) != b"\r\n":
+                raise ValueError("chunk not followed by CRLF")
+            yield data
+        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
+            name, _, value = line.decode("latin-1").partition(":")
+            self.trailers[name.strip().lower()] = value.strip()
+
+    async def read_body(self, limit: int | None = None) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        declared = int(self.headers.get("content-length", "0") or 0)
+        if limit is not None and declared > limit:
+            raise BodyTooLarge(declared)
+        async for part in self.iter_body():
+            size += len(part)
+            if limit is not None and size > limit:
+                raise BodyTooLarge(size)
+            parts.append(part)
+        return b"".join(parts)
+
+
+class ResponseWriter:
+    """Writes one response: :meth:`send` whole, or :meth:`start` / :meth:`write` / :meth:`end`
+    chunked (each :meth:`write` is flushed to the socket at once)."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self.started = False
+        self.finished = False
+        self.keep_alive = True
+
+    async def start(
+        self, status: int, headers: list[tuple[str, str]] | None = None, *, chunked: bool = True
+    ) -> None:
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+        lines += [f"{name}: {value}" for name, value in headers or []]
+        if chunked:
+            lines.append("Transfer-Encoding: chunked")
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.started = True
+        await self._writer.drain()
+
+    async def write(self, data: bytes) -> None:
+        if data:
+            self._writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await self._writer.drain()
+
+    async def write_raw(self, data: bytes) -> None:
+        """Bytes exactly as given (fakes use it to send malformed framing)."""
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def end(self, trailers: dict[str, str] | None = None) -> None:
+        tail = "".join(f"{k}: {v}\r\n" for k, v in (trailers or {}).items())
+        self._writer.write(b"0\r\n" + tail.encode("latin-1") + b"\r\n")
+        self.finished = True
+        await self._writer.drain()
+
+    async def send(
+        self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        await self.start(
+            status, [*(headers or []), ("Content-Length", str(len(body)))], chunked=False
+        )
+        self._writer.write(body)
+        self.finished = True
+        await self._writer.drain()
+
+    def abort(self) -> None:
+        """Cut the connection now, mid-response if need be."""
+        self.keep_alive = False
+        self.finished = True
+        transport = self._writer.transport
+        with contextlib.suppress(Exception):
+            transport.abort()
+
+
+Handler = Callable[[Request, ResponseWriter], Awaitable[None]]
+
+
+async def _read_head(reader: asyncio.StreamReader) -> Request | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    except asyncio.LimitOverrunError:
+        raise ValueError("request head too large") from None
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    method, target, _version = request_line.split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return Request(method.upper(), target, headers, reader)
+
+
+async def _connection(handler: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:  # fmt: skip
+    try:
+        while True:
+            try:
+                request = await _read_head(reader)
+            except ValueError:
+                await ResponseWriter(writer).send(400, b"bad request head")
+                return
+            if request is None:
+                return
+            response = ResponseWriter(writer)
+            await handler(request, response)
+            if not response.finished:
+                response.abort()
+            # Drain an unread body so the next request on this connection parses.
+            async for _ in request.iter_body():
+                pass
+            if not response.keep_alive or request.headers.get("connection") == "close":
+                return
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+async def serve(handler: Handler, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
+    """Start serving ``handler`` on ``host:port`` (0 picks a free port)."""
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A connection task cancelled at shutdown ends quietly (asyncio would log it).
+        with contextlib.suppress(asyncio.CancelledError):
+            await _connection(handler, reader, writer)
+
+    return await asyncio.start_server(on_connect, host, port, limit=_MAX_HEADER_BYTES)
+
+
+class ServerThread:
+    """Runs a handler's server on its own event loop in a daemon thread, for tests and
+    tools whose own loop (or lack of one) must not matter: ``with ServerThread(h) as s:``."""
+
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._handler = handler
+        self._host = host
+        self._port = port
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            serve(self._handler, self._host, self._port), self.loop
+        )
+        self._server = future.result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._server.wait_closed(), 1)
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+        self.loop.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

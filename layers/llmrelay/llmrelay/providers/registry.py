@@ -1,0 +1,82 @@
+"""Model strings (``provider/model``) to providers.
+
+The table below is data: adding an OpenAI-compatible preset is one line. Provider modules
+(and so their SDKs) are imported only when a model of theirs is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Literal
+
+from llmrelay.errors import UnknownModel
+from llmrelay.providers.base import Provider
+
+__all__ = ["PROVIDERS", "ProviderKind", "ProviderSpec", "load_provider", "resolve"]
+
+ProviderKind = Literal["openai", "anthropic", "huggingface", "echo"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    name: str
+    kind: ProviderKind
+    key_name: str | None
+    default_base_url: str | None = None
+    key_required: bool = True
+
+
+PROVIDERS: dict[str, ProviderSpec] = {
+    spec.name: spec
+    for spec in (
+        ProviderSpec("echo", "echo", None, key_required=False),
+        ProviderSpec("openai", "openai", "OPENAI_API_KEY", "https://api.openai.com/v1"),
+        ProviderSpec("anthropic", "anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com"),
+        ProviderSpec("huggingface", "huggingface", "HF_TOKEN", "https://router.huggingface.co/v1"),
+        ProviderSpec("groq", "openai", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
+        ProviderSpec(
+            "gemini",
+            "openai",
+            "GEMINI_API_KEY",
+            "https://generativelanguage.googleapis.com/v1beta/openai/",
+        ),
+        ProviderSpec("mistral", "openai", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
+        ProviderSpec("deepseek", "openai", "DEEPSEEK_API_KEY", "https://api.deepseek.com/v1"),
+        ProviderSpec("together", "openai", "TOGETHER_API_KEY", "https://api.together.xyz/v1"),
+        ProviderSpec("openrouter", "openai", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1"),
+        # Any other OpenAI-compatible server (vLLM, Ollama, LM Studio, a private gateway):
+        # set LLMRELAY_COMPAT_BASE_URL; a key (COMPAT_API_KEY) is optional.
+        ProviderSpec("compat", "openai", "COMPAT_API_KEY", None, key_required=False),
+    )
+}
+
+_MODULES: dict[ProviderKind, str] = {
+    "echo": "llmrelay.providers.echo:EchoProvider",
+    "openai": "llmrelay.providers.openai:OpenAIProvider",
+    "anthropic": "llmrelay.providers.anthropic:AnthropicProvider",
+    "huggingface": "llmrelay.providers.huggingface:HuggingFaceProvider",
+}
+_loaded: dict[ProviderKind, Provider] = {}
+
+
+def resolve(model: str) -> tuple[ProviderSpec, str]:
+    """Split ``provider/model`` on the first ``/`` only and find the provider."""
+    provider, sep, name = model.partition("/")
+    if not sep or not provider or not name:
+        raise UnknownModel(f"model must look like 'provider/model', got {model[:100]!r}")
+    spec = PROVIDERS.get(provider.lower())
+    if spec is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise UnknownModel(f"unknown provider {provider[:50]!r}; known: {known}")
+    return spec, name
+
+
+def load_provider(kind: ProviderKind) -> Provider:
+    """The provider of ``kind``, its module imported on first use and kept for warm calls."""
+    provider = _loaded.get(kind)
+    if provider is None:
+        module_name, _, class_name = _MODULES[kind].partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        provider = _loaded[kind] = cls()
+    return provider
