@@ -3,6 +3,16 @@
 Used by the tests, by ``make bench`` and by ``llmrelay dev --simulate``.
 """
 
-from llmrelay.testing.upstream import Fault, FakeUpstream, RecordedRequest, Reply
+from llmrelay.testing.anthropic_fake import FakeAnthropic
+from llmrelay.testing.openai_fake import FakeHuggingFace, FakeOpenAI
+from llmrelay.testing.upstream import FakeUpstream, Fault, RecordedRequest, Reply
 
-__all__ = ["FakeUpstream", "Fault", "RecordedRequest", "Reply"]
+__all__ = [
+    "FakeAnthropic",
+    "FakeHuggingFace",
+    "FakeOpenAI",
+    "FakeUpstream",
+    "Fault",
+    "RecordedRequest",
+    "Reply",
+]

@@ -1,0 +1,192 @@
+"""``anthropic``: Claude through the official SDK's streaming helper.
+
+``AsyncAnthropic.messages.stream(...)`` is used as an async context manager: ``text_stream``
+gives the text deltas, and the final message gives the stop reason and the usage. Anthropic's
+usage is cumulative (``message_delta`` carries totals), so it is read once from the final
+message and never added up. The system prompt goes in the ``system`` parameter, never in
+``messages``.
+
+The SDK (about 1 s of import time) is imported on first use, not by ``import llmrelay``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
+from llmrelay.events import Finish, FinishReason, StreamEvent, TextDelta, Usage
+from llmrelay.providers.base import ProviderCall
+from llmrelay.providers.clients import ClientCache
+from llmrelay.providers.errormap import (
+    error_for_status,
+    error_for_type,
+    message_from_body,
+    parse_retry_after,
+    upstream_message,
+)
+
+if TYPE_CHECKING:
+    from anthropic import APIStatusError, AsyncAnthropic
+    from anthropic.lib.streaming import AsyncMessageStream, AsyncMessageStreamManager
+    from anthropic.types import Message, MessageParam
+
+__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "finish_reason"]
+
+# Anthropic requires max_tokens. When the request sets none, allow as much as llmrelay's
+# default ceiling (LLMRELAY_MAX_TOKENS_CEILING), so an answer is bounded but rarely cut short.
+DEFAULT_MAX_TOKENS = 4096
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    # The answer stopped because the context window is full: cut short, like max_tokens.
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+    "tool_use": "tool_calls",
+}
+
+
+def finish_reason(stop_reason: str | None) -> FinishReason:
+    """The neutral finish reason for Anthropic's ``stop_reason`` (``other`` when unknown)."""
+    return _FINISH_REASONS.get(stop_reason or "", "other")
+
+
+class AnthropicProvider:
+    """Streams Claude answers; one SDK client per (provider, key, base URL) and event loop.
+
+    Retries belong to the gateway, so the SDK's own are off (``max_retries=0``): a 429 or
+    529 reaches the caller at once, with its ``retry_after``. ``read_timeout_s`` bounds each
+    wait for bytes (the first one, then every gap: the API pings streams that are idle).
+    """
+
+    def __init__(
+        self,
+        *,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    ) -> None:
+        self._connect_timeout_s = connect_timeout_s
+        self._read_timeout_s = read_timeout_s
+        self._default_max_tokens = default_max_tokens
+        self._clients: ClientCache[AsyncAnthropic] = ClientCache()
+
+    def client_for(self, call: ProviderCall) -> AsyncAnthropic:
+        """The cached client for ``call``'s key and base URL on the running loop."""
+        key = (call.provider, call.api_key, call.base_url)
+        return self._clients.get(key, lambda: self._new_client(call))
+
+    def _new_client(self, call: ProviderCall) -> AsyncAnthropic:
+        import anthropic  # first use only: the SDK costs about 1 s of cold start
+
+        connect = self._connect_timeout_s
+        timeout = anthropic.Timeout(self._read_timeout_s, connect=connect, pool=connect)
+        # base_url is passed unchanged: Anthropic's is the bare root (the SDK adds /v1/...).
+        return anthropic.AsyncAnthropic(
+            api_key=call.api_key, base_url=call.base_url, timeout=timeout, max_retries=0
+        )
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        try:
+            async with self._open(call) as stream:
+                async for text in stream.text_stream:
+                    if text:  # an empty text_delta carries nothing worth an event
+                        yield TextDelta(text)
+                final = await _final_message(stream, call)
+        except _upstream_failures() as exc:
+            raise _error_from(exc, call) from exc
+        usage = Usage(final.usage.input_tokens, final.usage.output_tokens)
+        yield Finish(finish_reason(final.stop_reason), usage)
+
+    def _open(self, call: ProviderCall) -> AsyncMessageStreamManager[None]:
+        import anthropic
+
+        return self.client_for(call).messages.stream(
+            model=call.model,
+            messages=_messages(call),
+            max_tokens=call.max_tokens or self._default_max_tokens,
+            system=call.system if call.system else anthropic.omit,
+            metadata={"user_id": call.user} if call.user else anthropic.omit,
+            # This SDK release has no temperature argument; the Messages API reads the field.
+            extra_body=None if call.temperature is None else {"temperature": call.temperature},
+        )
+
+
+def _messages(call: ProviderCall) -> list[MessageParam]:
+    # Only user and assistant turns are here: build_call merged every system one into `system`.
+    params: list[MessageParam] = []
+    for message in call.messages:
+        if message.role == "assistant":
+            params.append({"role": "assistant", "content": message.content})
+        else:
+            params.append({"role": "user", "content": message.content})
+    return params
+
+
+async def _final_message(stream: AsyncMessageStream[None], call: ProviderCall) -> Message:
+    """The accumulated message, once the stream is complete (stop reason and usage known)."""
+    try:
+        message = await stream.get_final_message()
+    except AssertionError as exc:
+        # The SDK asserts that a message_start arrived: the body was empty or not SSE.
+        raise _unreadable(call) from exc
+    if message.stop_reason is None:
+        # No message_delta: the stream ended cleanly, but before the answer did.
+        raise UpstreamUnavailable(
+            f"{call.provider} ended the stream before the answer was complete",
+            provider=call.provider,
+        )
+    return message
+
+
+def _upstream_failures() -> tuple[type[Exception], ...]:
+    """What can go wrong upstream (evaluated only once something has gone wrong)."""
+    import anthropic
+    import httpx2  # the SDK's transport: its errors surface unwrapped mid-stream
+
+    # RuntimeError: the SDK's accumulator rejects events out of order (a garbled stream).
+    return (anthropic.AnthropicError, httpx2.HTTPError, json.JSONDecodeError, RuntimeError)
+
+
+def _error_from(exc: Exception, call: ProviderCall) -> LLMRelayError:
+    """The llmrelay error for an SDK or transport exception (never quoting a key)."""
+    import anthropic
+    import httpx2
+
+    if isinstance(exc, anthropic.APIStatusError):
+        return _status_error(exc, call)
+    if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+        return UpstreamTimeout(f"{call.provider} did not answer in time", provider=call.provider)
+    if isinstance(exc, (anthropic.APIConnectionError, httpx2.TransportError)):
+        return UpstreamUnavailable(
+            f"{call.provider} connection failed or dropped", provider=call.provider
+        )
+    return _unreadable(call)
+
+
+def _status_error(exc: APIStatusError, call: ProviderCall) -> LLMRelayError:
+    status, error_type = exc.status_code, exc.type
+    # The error's type and message are upstream text: both are quoted through redaction.
+    text = exc.api_message or message_from_body(exc.body)
+    detail = ": ".join(part for part in (error_type, text) if part)
+    if 200 <= status < 300:
+        # An `event: error` on a 200 stream (overloaded_error, ...): only its type tells.
+        what = "reported an error mid-stream"
+        message = upstream_message(call.provider, what, detail, [call.api_key])
+        return error_for_type(error_type, message, provider=call.provider)
+    message = upstream_message(call.provider, f"answered HTTP {status}", detail, [call.api_key])
+    return error_for_status(
+        status,
+        message,
+        provider=call.provider,
+        retry_after=parse_retry_after(dict(exc.response.headers.items())),
+        error_type=error_type,
+        code=exc.error_code,
+    )
+
+
+def _unreadable(call: ProviderCall) -> UpstreamUnavailable:
+    return UpstreamUnavailable(f"{call.provider} sent an unreadable stream", provider=call.provider)

@@ -1,0 +1,242 @@
+"""OpenAI and every OpenAI-compatible upstream (groq, gemini, mistral, ..., ``compat``)
+through the official SDK: ``AsyncOpenAI`` + ``chat.completions.create(stream=True)``.
+
+The SDK is imported on first use (about 0.5 s of cold start that echo-only calls never pay).
+One client per (provider, key, base URL) and event loop keeps connections open across warm
+invocations; the SDK's own retries are off (``max_retries=0``): retrying is the gateway's
+decision, made once, with the deadline in view.
+
+Finish reasons: ``finish_reason: "content_filter"`` is a normal end of the answer (the text
+so far has been sent), so it becomes ``Finish(reason="content_filter")``. An upstream that
+refuses the request outright (a 4xx, or an in-stream error, whose code says
+``content_filter``) raises :class:`~llmrelay.errors.ContentFiltered`. A stream that ends with
+no finish reason at all was cut short and raises ``UpstreamUnavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from llmrelay.config import get_settings
+from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
+from llmrelay.events import Finish, FinishReason, StreamEvent, TextDelta, Usage
+from llmrelay.providers.base import ProviderCall
+from llmrelay.providers.clients import ClientCache
+from llmrelay.providers.errormap import (
+    error_for_status,
+    error_for_type,
+    message_from_body,
+    parse_retry_after,
+    upstream_message,
+)
+
+if TYPE_CHECKING:
+    import ssl
+
+    from openai import AsyncOpenAI, AsyncStream, Omit, Timeout
+    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+
+__all__ = ["OpenAIProvider", "events_from_chunks", "finish_reason_of"]
+
+# OpenAI-compatible servers without auth (vLLM, Ollama...): the SDK refuses an empty key.
+_NO_KEY = "no-key"
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos_token": "stop",  # TGI (Hugging Face)
+    "stop_sequence": "stop",  # TGI
+    "length": "length",
+    "max_tokens": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
+
+
+class _Delta(Protocol):
+    @property
+    def content(self) -> str | None: ...
+
+
+class _Choice(Protocol):
+    @property
+    def delta(self) -> _Delta | None: ...
+    @property
+    def finish_reason(self) -> str | None: ...
+
+
+class _Usage(Protocol):
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+
+
+class Chunk(Protocol):
+    """What this module reads of a streamed chunk: OpenAI's ``ChatCompletionChunk`` and
+    Hugging Face's ``ChatCompletionStreamOutput`` both fit."""
+
+    @property
+    def choices(self) -> Sequence[_Choice]: ...
+    @property
+    def usage(self) -> _Usage | None: ...
+
+
+def finish_reason_of(raw: str | None) -> FinishReason:
+    """The neutral finish reason for an OpenAI-style (or TGI) ``finish_reason``."""
+    return _FINISH_REASONS.get(raw or "", "other")
+
+
+async def events_from_chunks(
+    chunks: AsyncIterable[Chunk], provider: str
+) -> AsyncIterator[StreamEvent]:
+    """``TextDelta`` per non-empty content delta, then one ``Finish`` with the usage.
+
+    Usage is taken from whichever chunk carries it (the final empty-``choices`` chunk for
+    OpenAI; Gemini and Groq put it on the finish chunk).
+    """
+    reason: str | None = None
+    usage = Usage()
+    async for chunk in chunks:
+        if chunk.usage is not None:
+            usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+        for choice in chunk.choices:
+            text = choice.delta.content if choice.delta is not None else None
+            if text:
+                yield TextDelta(text)
+            reason = choice.finish_reason or reason
+    if reason is None:
+        message = upstream_message(provider, "ended its stream before the answer was complete")
+        raise UpstreamUnavailable(message, provider=provider)
+    yield Finish(reason=finish_reason_of(reason), usage=usage)
+
+
+def _messages(call: ProviderCall) -> list[ChatCompletionMessageParam]:
+    messages: list[ChatCompletionMessageParam] = []
+    if call.system:
+        messages.append({"role": "system", "content": call.system})
+    for message in call.messages:
+        if message.role == "assistant":
+            messages.append({"role": "assistant", "content": message.content})
+        else:
+            messages.append({"role": "user", "content": message.content})
+    return messages
+
+
+def _timeout() -> Timeout:
+    from openai import Timeout
+
+    settings = get_settings()
+    # The read timeout bounds every silence, first byte included: a stalled stream fails.
+    return Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx2's default TLS context, built once: loading the CA bundle costs 50-150 ms, which
+    every new client (a key rotation, another preset) would otherwise pay again."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
+
+
+def _new_client(call: ProviderCall) -> AsyncOpenAI:
+    from openai import AsyncOpenAI, DefaultAsyncHttpx2Client
+
+    return AsyncOpenAI(
+        api_key=call.api_key or _NO_KEY,
+        base_url=call.base_url,
+        max_retries=0,
+        timeout=_timeout(),
+        http_client=DefaultAsyncHttpx2Client(verify=_tls_context()),
+    )
+
+
+class OpenAIProvider:
+    """``kind="openai"``: the provider behind every OpenAI-style preset of the registry."""
+
+    def __init__(self) -> None:
+        self.clients: ClientCache[AsyncOpenAI] = ClientCache()
+
+    def client(self, call: ProviderCall) -> AsyncOpenAI:
+        """The cached SDK client for the call's provider, key and base URL."""
+        key = (call.provider, call.api_key, call.base_url)
+        return self.clients.get(key, lambda: _new_client(call))
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        import openai
+
+        try:
+            chunks = await self._create(call)
+        except openai.OpenAIError as exc:
+            raise map_error(exc, call) from exc
+        try:
+            async for event in events_from_chunks(chunks, call.provider):
+                yield event
+        except (openai.OpenAIError, ValueError) as exc:  # ValueError: a chunk that is not JSON
+            raise map_error(exc, call) from exc
+        finally:
+            await chunks.close()
+
+    async def _create(self, call: ProviderCall) -> AsyncStream[ChatCompletionChunk]:
+        from openai import omit
+
+        max_tokens, max_completion_tokens = _token_limits(call)
+        return await self.client(call).chat.completions.create(
+            model=call.model,
+            messages=_messages(call),
+            stream=True,
+            # Real upstreams send usage only when asked.
+            stream_options={"include_usage": True},
+            temperature=omit if call.temperature is None else call.temperature,
+            max_tokens=max_tokens,
+            max_completion_tokens=max_completion_tokens,
+            user=omit if call.user is None else call.user,
+            timeout=_timeout(),
+        )
+
+
+def _token_limits(call: ProviderCall) -> tuple[int | Omit, int | Omit]:
+    """``(max_tokens, max_completion_tokens)``: OpenAI's reasoning models refuse
+    ``max_tokens``, while compatible servers mostly know nothing else."""
+    from openai import omit
+
+    if call.max_tokens is None:
+        return omit, omit
+    if call.provider == "openai":
+        return omit, call.max_tokens
+    return call.max_tokens, omit
+
+
+def map_error(exc: Exception, call: ProviderCall) -> LLMRelayError:
+    """The llmrelay error for an ``openai`` SDK exception (or an undecodable chunk)."""
+    import openai
+
+    provider, secrets = call.provider, (call.api_key,)
+    if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError: a subclass
+        message = upstream_message(provider, "did not answer in time")
+        return UpstreamTimeout(message, provider=provider)
+    if isinstance(exc, openai.APIConnectionError):
+        message = upstream_message(provider, "connection failed or was cut mid-answer")
+        return UpstreamUnavailable(message, provider=provider)
+    if isinstance(exc, openai.APIStatusError):
+        detail = message_from_body(exc.body)
+        message = upstream_message(provider, f"answered HTTP {exc.status_code}", detail, secrets)
+        retry_after = parse_retry_after(exc.response.headers)
+        return error_for_status(
+            exc.status_code,
+            message,
+            provider=provider,
+            retry_after=retry_after,
+            error_type=exc.type,
+            code=exc.code,
+        )
+    if isinstance(exc, openai.APIError):  # an error event on the 200 stream
+        message = upstream_message(provider, "failed mid-answer", exc.message, secrets)
+        return error_for_type(exc.type, message, provider=provider, code=exc.code)
+    if isinstance(exc, ValueError):
+        message = upstream_message(provider, "sent a malformed stream chunk")
+        return UpstreamUnavailable(message, provider=provider)
+    message = upstream_message(provider, f"client error ({type(exc).__name__})")
+    return UpstreamUnavailable(message, provider=provider)
