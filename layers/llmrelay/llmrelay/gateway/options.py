@@ -1,0 +1,50 @@
+"""The gateway's settings, read from the environment by :func:`llmrelay.gateway.build_app`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["GatewayOptions"]
+
+# The function URL refuses request payloads over 6 MB before Lambda runs; the same cap here
+# keeps `llmrelay dev` and direct invocations honest.
+_SIX_MB = 6 * 1024 * 1024
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayOptions:
+    """``deadline_margin_ms``: how long before the function's deadline a stream is ended
+    with ``deadline_exceeded`` (time left to send the last event and close the response).
+    ``ping_interval_ms``: a ``: ping`` after this much upstream silence (0: never).
+    ``max_body_bytes``: larger request bodies get 413. ``version``: shown by ``/health``
+    (default: the installed package's version)."""
+
+    deadline_margin_ms: int = 300
+    ping_interval_ms: int = 15_000
+    max_body_bytes: int = _SIX_MB
+    version: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayOptions:
+        env = os.environ if env is None else env
+        return cls(
+            deadline_margin_ms=_non_negative_int(env, "LLMRELAY_DEADLINE_MARGIN_MS", 300),
+            ping_interval_ms=_non_negative_int(env, "LLMRELAY_PING_INTERVAL_MS", 15_000),
+            max_body_bytes=_non_negative_int(env, "LLMRELAY_MAX_BODY_BYTES", _SIX_MB),
+            version=env.get("LLMRELAY_VERSION", "").strip() or None,
+        )

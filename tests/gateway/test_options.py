@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from llmrelay.gateway import GatewayOptions
+
+VALID = [
+    pytest.param({}, GatewayOptions(), id="defaults"),
+    pytest.param(
+        {
+            "LLMRELAY_DEADLINE_MARGIN_MS": "500",
+            "LLMRELAY_PING_INTERVAL_MS": " 0 ",
+            "LLMRELAY_MAX_BODY_BYTES": "1024",
+            "LLMRELAY_VERSION": "2025.11",
+        },
+        GatewayOptions(500, 0, 1024, "2025.11"),
+        id="all-set",
+    ),
+    pytest.param({"LLMRELAY_DEADLINE_MARGIN_MS": ""}, GatewayOptions(), id="empty-is-default"),
+]
+
+
+@pytest.mark.parametrize(("env", "expected"), VALID)
+def test_options_come_from_the_environment(env: dict[str, str], expected: GatewayOptions) -> None:
+    assert GatewayOptions.from_env(env) == expected
+
+
+INVALID = [
+    pytest.param({"LLMRELAY_DEADLINE_MARGIN_MS": "soon"}, "whole number", id="not-a-number"),
+    pytest.param({"LLMRELAY_PING_INTERVAL_MS": "-1"}, "negative", id="negative"),
+    pytest.param({"LLMRELAY_MAX_BODY_BYTES": "1.5"}, "whole number", id="fraction"),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), INVALID)
+def test_a_bad_option_fails_at_start_naming_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        GatewayOptions.from_env(env)
+    assert next(iter(env)) in str(caught.value)

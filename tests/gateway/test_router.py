@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.gateway.fakes import Context
+
+from llmrelay.errors import RateLimited
+from llmrelay.gateway import build_app
+from llmrelay.gateway.router import Route, Router
+from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
+
+
+async def ok(request: HttpRequest, context: InvocationContext) -> HttpResponse:
+    return HttpResponse(200, {"content-type": "text/plain"}, request.method.encode())
+
+
+async def throttled(request: HttpRequest, context: InvocationContext) -> HttpResponse:
+    raise RateLimited("slow down", retry_after=1.5)
+
+
+async def broken(request: HttpRequest, context: InvocationContext) -> HttpResponse:
+    raise RuntimeError("token sk-ant-abcdefghijklmnop1234 rejected")
+
+
+ROUTER = Router(
+    [
+        Route("POST", "/chat", ok),
+        Route("GET", "/chat", ok),
+        Route("GET", "/health", ok),
+        Route("GET", "/throttled", throttled),
+        Route("GET", "/broken", broken),
+    ]
+)
+
+CASES = [
+    pytest.param("GET", "/health", 200, None, id="get-health"),
+    pytest.param("POST", "/chat", 200, None, id="post-chat"),
+    pytest.param("post", "/chat", 200, None, id="method-case-ignored"),
+    pytest.param("POST", "/chat/", 200, None, id="trailing-slash-ignored"),
+    pytest.param("GET", "/nowhere", 404, "not_found", id="unknown-path"),
+    pytest.param("GET", "/", 404, "not_found", id="root-not-routed"),
+    pytest.param("GET", "/chat/extra", 404, "not_found", id="sub-path"),
+    pytest.param("DELETE", "/chat", 405, "method_not_allowed", id="wrong-method"),
+    pytest.param("POST", "/health", 405, "method_not_allowed", id="post-health"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), CASES)
+async def test_method_and_path_choose_the_handler_or_a_json_error(
+    method: str, path: str, status: int, code: str | None
+) -> None:
+    response = await ROUTER(HttpRequest(method, path), Context())
+    assert response.status == status
+    if code is not None:
+        assert response.headers["content-type"] == "application/json"
+        assert isinstance(response.body, bytes)
+        error = json.loads(response.body)["error"]
+        assert error["code"] == code
+        assert isinstance(error["message"], str)
+        assert error["message"]
+
+
+ALLOW = [
+    pytest.param("/chat", "GET, POST", id="chat"),
+    pytest.param("/health", "GET", id="health"),
+]
+
+
+@pytest.mark.parametrize(("path", "allow"), ALLOW)
+async def test_a_wrong_method_is_answered_with_the_allowed_ones(path: str, allow: str) -> None:
+    response = await ROUTER(HttpRequest("PUT", path), Context())
+    assert (response.status, response.headers["allow"]) == (405, allow)
+
+
+async def test_a_long_unknown_path_is_not_echoed_whole() -> None:
+    response = await ROUTER(HttpRequest("GET", "/" + "x" * 10_000), Context())
+    assert isinstance(response.body, bytes)
+    assert len(response.body) < 500
+
+
+async def test_an_llmrelay_error_from_a_handler_gets_its_status_and_retry_after() -> None:
+    response = await ROUTER(HttpRequest("GET", "/throttled"), Context())
+    assert (response.status, response.headers["retry-after"]) == (429, "2")
+    assert isinstance(response.body, bytes)
+    assert json.loads(response.body) == {
+        "error": {
+            "code": "rate_limited",
+            "message": "slow down",
+            "retryable": True,
+            "retry_after": 1.5,
+        }
+    }
+
+
+async def test_an_unexpected_error_is_a_generic_500_and_a_redacted_log_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    response = await ROUTER(HttpRequest("GET", "/broken"), Context(aws_request_id="abc"))
+    assert response.status == 500
+    assert isinstance(response.body, bytes)
+    assert json.loads(response.body)["error"] == {
+        "code": "internal_error",
+        "message": "internal error (request abc)",
+        "retryable": False,
+    }
+    assert b"Traceback" not in response.body
+    err = capsys.readouterr().err
+    assert json.loads(err)["error_type"] == "RuntimeError"
+    assert "sk-ant-abcdefghijklmnop1234" not in err
+
+
+def test_two_routes_for_the_same_method_and_path_are_refused() -> None:
+    with pytest.raises(ValueError, match="two routes"):
+        Router([Route("GET", "/a", ok), Route("get", "/a/", ok)])
+
+
+APP_ROUTES = [
+    pytest.param("GET", "/health", 200, id="health"),
+    pytest.param("GET", "/chat", 405, id="chat-get"),
+    pytest.param("POST", "/missing", 404, id="missing"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), APP_ROUTES)
+async def test_the_built_app_routes_chat_and_health(method: str, path: str, status: int) -> None:
+    response = await build_app()(HttpRequest(method, path), Context())
+    assert response.status == status
