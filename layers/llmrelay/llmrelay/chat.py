@@ -29,7 +29,8 @@ class Route:
 
 
 def route(request: ChatRequest, settings: Settings | None = None) -> Route:
-    settings = settings or get_settings()
+    if settings is None:
+        settings = get_settings()
     spec, model = resolve(request.model or settings.default_model)
     return Route(spec, model)
 
@@ -50,6 +51,9 @@ def build_call(
 ) -> ProviderCall:
     """The provider call for ``request``: system prompt merged, key and base URL looked up."""
     spec = where.spec
+    # The request's own faults (an unknown context_id) come before configuration faults,
+    # and before any Secrets Manager call.
+    system = _system_prompt(request, settings)
     key = secrets.get(spec.key_name) if spec.key_name else None
     if key is None and spec.key_required:
         raise MissingKey(f"no {spec.key_name} in the secret for provider {spec.name!r}")
@@ -60,13 +64,27 @@ def build_call(
         provider=spec.name,
         model=where.model,
         messages=tuple(m for m in request.messages if m.role != "system"),
-        system=_system_prompt(request, settings),
+        system=system,
         temperature=request.temperature,
         max_tokens=request.max_tokens,
         user=request.user,
         api_key=key,
         base_url=base_url,
     )
+
+
+def _with_fresh_key(
+    request: ChatRequest, where: Route, secrets: SecretStore, settings: Settings
+) -> ProviderCall | None:
+    """The call rebuilt after refetching the secret; ``None`` when the secret is unreadable
+    (the upstream's 401 then says more than a second failure would)."""
+    try:
+        # refresh()'s "changed" is not enough: a concurrent request may already have
+        # refreshed the shared store after this call read the old key. Callers compare keys.
+        secrets.refresh()
+        return build_call(request, where, secrets, settings)
+    except MissingKey:
+        return None
 
 
 async def stream_chat(
@@ -81,21 +99,24 @@ async def stream_chat(
     before any text, the secret is fetched again and the call retried once with the new key
     (rotation without a redeploy).
     """
-    settings = settings or get_settings()
-    secrets = secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
+    if settings is None:
+        settings = get_settings()
+    if secrets is None:
+        secrets = secret_store_for(settings.secret_id, settings.secret_max_age_s)
     where = route(request, settings)
-    provider = load_provider(where.spec.kind)
     call = build_call(request, where, secrets, settings)
+    # After build_call: a request that cannot be served never pays for importing an SDK.
+    provider = load_provider(where.spec.kind)
     started = False
     try:
         async for event in provider.stream(call):
             started = True
             yield event
     except AuthenticationFailed:
-        if started or not secrets.refresh():
+        if started:
             raise
-        retry = build_call(request, where, secrets, settings)
-        if retry.api_key == call.api_key:
+        retry = _with_fresh_key(request, where, secrets, settings)
+        if retry is None or retry.api_key == call.api_key:
             raise
         async for event in provider.stream(retry):
             yield event

@@ -2,16 +2,20 @@
 and says whether a retry makes sense (``retryable``).
 
 Vendor exceptions are translated into these at each provider's edge (``raise ... from exc``).
-Messages are written by llmrelay, and any upstream text they quote goes through
-:func:`llmrelay.redact.redact` first, so no key can travel inside an error.
+Messages are written by llmrelay and may quote upstream text; every message goes through
+:func:`llmrelay.redact.redact` here, once, so no key can travel inside an error even when an
+adapter forgets to scrub what the upstream echoed back.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from llmrelay.redact import redact
+
 __all__ = [
     "AuthenticationFailed",
+    "ConfigurationError",
     "ContentFiltered",
     "DeadlineExceeded",
     "InvalidRequest",
@@ -40,6 +44,7 @@ class LLMRelayError(Exception):
         provider: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -58,6 +63,17 @@ class LLMRelayError(Exception):
         if self.retry_after is not None:
             body["retry_after"] = self.retry_after
         return body
+
+
+class ConfigurationError(LLMRelayError):
+    """llmrelay's own environment is wrong (a bad ``LLMRELAY_*`` value): not the client's fault.
+
+    Deliberately not a ``ValueError``: pydantic would turn it into a validation error and so
+    blame the client for the server's configuration.
+    """
+
+    code = "configuration_error"
+    status = 500
 
 
 class InvalidRequest(LLMRelayError):

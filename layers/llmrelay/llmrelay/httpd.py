@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 __all__ = ["BodyTooLarge", "Handler", "Request", "ResponseWriter", "ServerThread", "serve"]
 
 _MAX_HEADER_BYTES = 64 * 1024
+_log = logging.getLogger(__name__)
 _REASONS = {
     200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
     403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
@@ -31,6 +34,21 @@ class BodyTooLarge(Exception):
     """The request body is over the limit given to :meth:`Request.read_body`."""
 
 
+class _MalformedBody(ValueError):
+    """The client's body framing is broken (the server answers 400)."""
+
+
+# Plain digits only: int() alone would also take "+5", "1_0" or "0x5".
+_DIGITS = {10: re.compile(r"[0-9]{1,18}"), 16: re.compile(r"[0-9A-Fa-f]{1,16}")}
+
+
+def _length(value: str, base: int = 10) -> int:
+    """A Content-Length (base 10) or chunk size (base 16)."""
+    if not _DIGITS[base].fullmatch(value):
+        raise _MalformedBody(f"bad length {value[:20]!r}")
+    return int(value, base)
+
+
 @dataclass
 class Request:
     method: str
@@ -38,7 +56,9 @@ class Request:
     headers: dict[str, str]
     reader: asyncio.StreamReader = field(repr=False)
     trailers: dict[str, str] = field(default_factory=dict)
+    version: str = "HTTP/1.1"
     _consumed: bool = field(default=False, repr=False)
+    _complete: bool = field(default=False, repr=False)
 
     @property
     def path(self) -> str:
@@ -52,6 +72,14 @@ class Request:
     def chunked(self) -> bool:
         return "chunked" in self.headers.get("transfer-encoding", "").lower()
 
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the client lets this connection carry another request."""
+        tokens = {t.strip() for t in self.headers.get("connection", "").lower().split(",")}
+        if self.version.upper() == "HTTP/1.0":
+            return "keep-alive" in tokens
+        return "close" not in tokens
+
     async def iter_body(self) -> AsyncIterator[bytes]:
         """The body as it arrives (one item per chunk when chunked); trailers land in
         :attr:`trailers` once the last chunk is read."""
@@ -59,32 +87,35 @@ class Request:
             return
         self._consumed = True
         if not self.chunked:
-            remaining = int(self.headers.get("content-length", "0") or 0)
+            remaining = _length(self.headers.get("content-length", "0") or "0")
             while remaining > 0:
                 data = await self.reader.read(min(remaining, 65536))
                 if not data:
                     raise asyncio.IncompleteReadError(b"", remaining)
                 remaining -= len(data)
                 yield data
+            self._complete = True
             return
         while True:
             size_line = await self.reader.readuntil(b"\r\n")
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
+            size = _length(size_line.split(b";", 1)[0].strip().decode("latin-1"), 16)
             if size == 0:
                 break
             data = await self.reader.readexactly(size)
             if await self.reader.readexactly(2) != b"\r\n":
-                raise ValueError("chunk not followed by CRLF")
+                raise _MalformedBody("chunk not followed by CRLF")
             yield data
         while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
             name, _, value = line.decode("latin-1").partition(":")
             self.trailers[name.strip().lower()] = value.strip()
+        self._complete = True
 
     async def read_body(self, limit: int | None = None) -> bytes:
         parts: list[bytes] = []
         size = 0
-        declared = int(self.headers.get("content-length", "0") or 0)
+        declared = _length(self.headers.get("content-length", "0") or "0")
         if limit is not None and declared > limit:
+            self._consumed = True  # left unread: the connection cannot carry another request
             raise BodyTooLarge(declared)
         async for part in self.iter_body():
             size += len(part)
@@ -161,33 +192,71 @@ async def _read_head(reader: asyncio.StreamReader) -> Request | None:
     except asyncio.LimitOverrunError:
         raise ValueError("request head too large") from None
     request_line, *header_lines = head.decode("latin-1").split("\r\n")
-    method, target, _version = request_line.split(" ", 2)
+    method, target, version = request_line.split(" ", 2)
     headers: dict[str, str] = {}
     for line in header_lines:
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-    return Request(method.upper(), target, headers, reader)
+    return Request(method.upper(), target, headers, reader, version=version.strip())
 
 
-async def _connection(handler: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:  # fmt: skip
+async def _fail(response: ResponseWriter, status: int, body: bytes) -> None:
+    """Answer ``status`` if nothing went out yet, else cut the half-sent response."""
+    if response.started:
+        response.abort()
+    else:
+        await response.send(status, body, [("Connection", "close")])
+
+
+async def _run(handler: Handler, request: Request, response: ResponseWriter) -> bool:
+    """Run ``handler`` for one request; ``False`` when the connection must close."""
+    try:
+        await handler(request, response)
+    except (ConnectionError, asyncio.IncompleteReadError):
+        raise
+    except BodyTooLarge:
+        await _fail(response, 413, b"request body too large")
+        return False
+    except _MalformedBody:
+        await _fail(response, 400, b"malformed request body")
+        return False
+    except Exception:
+        _log.exception("handler failed on %s %s", request.method, request.path)
+        await _fail(response, 500, b"internal error")
+        return False
+    if not response.finished:
+        response.abort()
+    return response.keep_alive and request.keep_alive
+
+
+async def _drained(request: Request) -> bool:
+    """Read what the handler left of the body, so the next request on this connection
+    parses; ``False`` when the position in the stream is lost (a body read part way)."""
+    if request._complete:
+        return True
+    if request._consumed:
+        return False
+    async for _ in request.iter_body():
+        pass
+    return True
+
+
+async def _connection(
+    handler: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     try:
         while True:
             try:
                 request = await _read_head(reader)
             except ValueError:
-                await ResponseWriter(writer).send(400, b"bad request head")
+                await _fail(ResponseWriter(writer), 400, b"bad request head")
                 return
             if request is None:
                 return
-            response = ResponseWriter(writer)
-            await handler(request, response)
-            if not response.finished:
-                response.abort()
-            # Drain an unread body so the next request on this connection parses.
-            async for _ in request.iter_body():
-                pass
-            if not response.keep_alive or request.headers.get("connection") == "close":
+            if not await _run(handler, request, ResponseWriter(writer)):
+                return
+            if not await _drained(request):
                 return
     except (ConnectionError, asyncio.IncompleteReadError):
         return
@@ -233,18 +302,27 @@ class ServerThread:
         future = asyncio.run_coroutine_threadsafe(
             serve(self._handler, self._host, self._port), self.loop
         )
-        self._server = future.result(timeout=10)
+        try:
+            self._server = future.result(timeout=10)
+        except BaseException:
+            self.stop()  # e.g. the port is taken: do not leave the thread and loop behind
+            raise
         return self
 
     def stop(self) -> None:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
+            # Connections first: since Python 3.12 wait_closed() waits for every open
+            # (keep-alive) connection, and tasks left pending would be destroyed with the loop.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=1)
+            if self._server is not None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._server.wait_closed(), 1)
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
 
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)

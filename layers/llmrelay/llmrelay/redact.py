@@ -8,8 +8,10 @@ from collections.abc import Iterable
 __all__ = ["redact", "register_secret"]
 
 # Shapes of provider keys, caught even when llmrelay never saw the value itself
-# (an upstream echoing back a key that came from somewhere else).
+# (an upstream echoing back a key that came from somewhere else). A key starts a token:
+# without the look-behind "disk-quota-exceeded" would read as a key ("sk-quota-exceeded").
 _KEY_SHAPES = re.compile(
+    r"(?<![A-Za-z0-9])"
     r"(?:sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,}"
     r"|hf_[A-Za-z0-9]{8,}"
     r"|gsk_[A-Za-z0-9]{8,}"

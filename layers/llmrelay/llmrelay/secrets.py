@@ -6,13 +6,20 @@ boto3 honours ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, so a moto server can stand i
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Protocol
 
 from llmrelay.errors import MissingKey
 from llmrelay.redact import register_secret
 
-__all__ = ["SecretStore", "SecretsManagerStore", "StaticSecrets", "secret_store_for"]
+__all__ = [
+    "SecretStore",
+    "SecretsManagerStore",
+    "StaticSecrets",
+    "clear_secret_caches",
+    "secret_store_for",
+]
 
 
 class SecretStore(Protocol):
@@ -91,3 +98,12 @@ def secret_store_for(secret_id: str | None, max_age: int = 300) -> SecretStore:
     if store is None:
         store = _stores[key] = SecretsManagerStore(secret_id, max_age)
     return store
+
+
+def clear_secret_caches() -> None:
+    """Forget every shared store and Powertools' cached values and client (tests, and a
+    process that changes ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` or credentials)."""
+    _stores.clear()
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:  # never imported: nothing cached, and no import cost here
+        parameters.clear_caches()

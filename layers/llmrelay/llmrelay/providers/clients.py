@@ -20,9 +20,9 @@ ClientKey = tuple[str, str | None, str | None]
 
 class ClientCache(Generic[T]):
     def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[ClientKey, T]
-        ] = weakref.WeakKeyDictionary()
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ClientKey, T]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def get(self, key: ClientKey, factory: Callable[[], T]) -> T:
         """The client for ``key`` on the running loop, made by ``factory`` the first time."""

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 
 from llmrelay.config import get_settings
+from llmrelay.errors import InvalidRequest
 from llmrelay.events import Finish, StreamEvent, TextDelta, Usage
 from llmrelay.providers.base import ProviderCall
 
@@ -27,18 +28,18 @@ class EchoProvider:
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
         delay = self._delay_ms if self._delay_ms is not None else get_settings().echo_delay_ms
-        last_user = next(m.content for m in reversed(call.messages) if m.role == "user")
-        words = split_words(last_user)
-        if call.max_tokens is not None:
-            words = words[: call.max_tokens]
+        last_user = next((m.content for m in reversed(call.messages) if m.role == "user"), None)
+        if last_user is None:  # ChatRequest forbids this; a hand-built ProviderCall may not
+            raise InvalidRequest("messages: must contain at least one user message")
+        all_words = split_words(last_user)
+        words = all_words if call.max_tokens is None else all_words[: call.max_tokens]
         for index, word in enumerate(words):
             if delay > 0 and index:
                 await asyncio.sleep(delay / 1000)
             yield TextDelta(word)
         prompt_words = sum(len(m.content.split()) for m in call.messages)
         prompt_words += len(call.system.split()) if call.system else 0
-        truncated = call.max_tokens is not None and len(split_words(last_user)) > call.max_tokens
         yield Finish(
-            reason="length" if truncated else "stop",
+            reason="length" if len(words) < len(all_words) else "stop",
             usage=Usage(input_tokens=prompt_words, output_tokens=len(words)),
         )
