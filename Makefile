@@ -7,7 +7,14 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 export PYTHONPATH := $(CURDIR)/layers/llmrelay:$(CURDIR)/functions/chat
 
-.PHONY: venv dev test lint typecheck validate build bench clean
+SAM_VENV ?= .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-stamp
+# aws-sam-cli pins boto3, click and pydantic below the project's pins: it gets its own venv.
+SAM_CLI_VERSION := 1.170.0
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: venv dev test lint validate build deploy bench clean
 
 venv: $(STAMP)
 
@@ -33,14 +40,26 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-validate: venv
-	$(PY) -m cfnlint template.yaml
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $@
 
-build: venv
-	$(VENV)/bin/sam build
+## make validate: cfn-lint (informational checks too), then SAM's own validation; offline
+validate: venv $(SAM_STAMP)
+	$(VENV)/bin/cfn-lint --include-checks I -- template.yaml
+	$(SAM) validate --lint
+
+## make build: the layer (arm64 wheels via pip --platform, no Docker) and the function
+build: venv $(SAM_STAMP)
+	$(SAM) build
+
+deploy: build
+	$(SAM) deploy
 
 bench: venv
 	$(PY) -m llmrelay.bench
 
 clean:
-	rm -rf $(VENV) .aws-sam .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
