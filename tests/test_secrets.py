@@ -67,6 +67,18 @@ def test_values_that_are_not_strings_are_ignored(moto_secret: SecretFactory) -> 
     assert store.get("NESTED") is None
 
 
+def test_empty_placeholders_of_the_deployed_template_count_as_missing(
+    moto_secret: SecretFactory,
+) -> None:
+    secret = moto_secret(
+        {"OPENAI_API_KEY": "", "GROQ_API_KEY": "  ", "HF_TOKEN": "hf_real0000token"}
+    )
+    store = SecretsManagerStore(secret.secret_id)
+    assert store.get("OPENAI_API_KEY") is None
+    assert store.get("GROQ_API_KEY") is None
+    assert store.get("HF_TOKEN") == "hf_real0000token"
+
+
 def test_a_changed_secret_is_not_seen_until_refresh(moto_secret: SecretFactory) -> None:
     secret = moto_secret(KEYS)
     store = SecretsManagerStore(secret.secret_id, max_age=300)

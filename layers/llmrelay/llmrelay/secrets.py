@@ -71,7 +71,9 @@ class SecretsManagerStore:
             raise MissingKey(f"could not read secret {self.secret_id!r}") from exc
         if not isinstance(raw, dict):
             raise MissingKey(f"secret {self.secret_id!r} must hold a JSON object")
-        values = {str(k): str(v) for k, v in raw.items() if isinstance(v, str)}
+        # The deployed secret starts as a template of empty strings: an empty value is
+        # "not configured" (MissingKey), not a key to send and see rejected with a 401.
+        values = {str(k): v for k, v in raw.items() if isinstance(v, str) and v.strip()}
         register_secret(values.values())
         return values
 
