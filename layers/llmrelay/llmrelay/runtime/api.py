@@ -1,0 +1,201 @@
+"""A client of the Lambda Runtime API over asyncio streams.
+
+``/next``, ``/error`` and ``/init/error`` share one kept-alive connection. A streamed
+response takes that connection over and closes it once Lambda has answered, as the AWS
+guide for streaming custom runtimes asks; the next call opens a fresh one (on loopback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from llmrelay.runtime.framing import (
+    ERROR_TYPE_HEADER,
+    LAST_CHUNK,
+    STREAMING_HEADERS,
+    chunk,
+    request_head,
+)
+
+__all__ = ["Invocation", "Reply", "ResponseStream", "RuntimeApi", "RuntimeApiError"]
+
+_BASE = "/2018-06-01/runtime"
+_USER_AGENT = "llmrelay-runtime"
+_REPLY_TIMEOUT = 30.0
+_LIMIT = 1024 * 1024
+
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+class RuntimeApiError(Exception):
+    """The Runtime API answered what the runtime cannot recover from."""
+
+    def __init__(self, what: str, status: int, body: bytes = b"") -> None:
+        super().__init__(what, status, body)
+        self.what = what
+        self.status = status
+        self.body = body
+
+    def __str__(self) -> str:
+        detail = self.body[:200].decode("utf-8", "replace")
+        return f"{self.what}: Runtime API answered {self.status} {detail}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def keep_alive(self) -> bool:
+        return self.headers.get("connection", "").lower() != "close"
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One event from ``/next`` with the headers that describe it."""
+
+    request_id: str
+    body: bytes
+    deadline_ms: int = 0
+    function_arn: str = ""
+    trace_id: str | None = None
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> Invocation:
+        request_id = reply.headers.get("lambda-runtime-aws-request-id", "")
+        if reply.status != 200 or not request_id:
+            raise RuntimeApiError("next invocation", reply.status, reply.body)
+        deadline = reply.headers.get("lambda-runtime-deadline-ms", "0")
+        return cls(
+            request_id=request_id,
+            body=reply.body,
+            deadline_ms=int(deadline) if deadline.isdigit() else 0,
+            function_arn=reply.headers.get("lambda-runtime-invoked-function-arn", ""),
+            trace_id=reply.headers.get("lambda-runtime-trace-id") or None,
+        )
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> Reply:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in filter(None, lines):
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = await _read_chunked(reader)
+    elif "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    else:
+        headers["connection"] = "close"
+        body = await reader.read()
+    return Reply(int(status_line.split(" ", 2)[1]), headers, body)
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    while size := int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16):
+        parts.append((await reader.readexactly(size + 2))[:-2])
+    while await reader.readuntil(b"\r\n") != b"\r\n":
+        pass  # trailers of a reply carry nothing the runtime needs
+    return b"".join(parts)
+
+
+def _close(connection: Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection[1].close()
+
+
+class ResponseStream:
+    """One streamed ``/response``: :meth:`write` frames and flushes at once; :meth:`finish`
+    ends the body (plainly or with error trailers) and returns Lambda's status."""
+
+    def __init__(self, connection: Connection, head: bytes) -> None:
+        self._reader, self._writer = connection
+        self._pending = head  # the request head leaves with the first bytes of the body
+
+    async def write(self, *parts: bytes) -> None:
+        data = self._pending + b"".join(map(chunk, parts))
+        self._pending = b""
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def finish(self, end: bytes = LAST_CHUNK) -> Reply:
+        self._writer.write(self._pending + end)
+        self._pending = b""
+        await self._writer.drain()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+        async with asyncio.timeout(_REPLY_TIMEOUT):
+            return await _read_reply(self._reader)
+
+    def close(self) -> None:
+        _close((self._reader, self._writer))
+
+
+class RuntimeApi:
+    """The Runtime API at ``address`` (``host:port``, as in ``AWS_LAMBDA_RUNTIME_API``)."""
+
+    def __init__(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        self.address = address
+        self._host = host.strip("[]") or "127.0.0.1"
+        self._port = int(port)
+        self._connection: Connection | None = None
+
+    async def next_invocation(self) -> Invocation:
+        return Invocation.from_reply(await self._request("GET", f"{_BASE}/invocation/next"))
+
+    async def post_error(self, request_id: str, kind: str, error_json: bytes) -> Reply:
+        path = f"{_BASE}/invocation/{request_id}/error"
+        return await self._request("POST", path, error_json, kind)
+
+    async def post_init_error(self, kind: str, error_json: bytes) -> Reply:
+        return await self._request("POST", f"{_BASE}/init/error", error_json, kind)
+
+    async def open_response(self, request_id: str) -> ResponseStream:
+        """A streamed response for ``request_id``; nothing is sent before its first write."""
+        target = f"{_BASE}/invocation/{request_id}/response"
+        head = request_head("POST", target, [*self._common(), *STREAMING_HEADERS])
+        connection = await self._connect()
+        self._connection = None  # the stream owns (and closes) this connection now
+        return ResponseStream(connection, head)
+
+    def close(self) -> None:
+        _close(self._connection)
+        self._connection = None
+
+    def _common(self) -> list[tuple[str, str]]:
+        return [("Host", self.address), ("User-Agent", _USER_AGENT)]
+
+    async def _connect(self) -> Connection:
+        """The kept-alive connection, or a new one when there is none or it was closed."""
+        if self._connection is not None:
+            reader, writer = self._connection
+            if not reader.at_eof() and not writer.is_closing():
+                return self._connection
+            self.close()
+        self._connection = await asyncio.open_connection(self._host, self._port, limit=_LIMIT)
+        return self._connection
+
+    async def _request(self, method: str, path: str, body: bytes = b"", kind: str = "") -> Reply:
+        headers = self._common()
+        if method == "POST":
+            headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if kind:
+            headers.append((ERROR_TYPE_HEADER, kind))
+        reader, writer = await self._connect()
+        try:
+            writer.write(request_head(method, path, headers) + body)
+            await writer.drain()
+            reply = await _read_reply(reader)
+        except BaseException:
+            self.close()  # half a request or reply on it: the connection is unusable
+            raise
+        if not reply.keep_alive:
+            self.close()
+        return reply
