@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml layers/llmrelay/requirements.txt
 	touch $@
 
 ## make dev: the gateway on http://127.0.0.1:$(PORT) (function URL + Runtime API emulator)
+# The echo provider pauses between words so that the stream is visible; set 0 for full speed.
 dev: venv
-	$(PY) -m llmrelay.local dev --port $(PORT)
+	LLMRELAY_ECHO_DELAY_MS=$${LLMRELAY_ECHO_DELAY_MS:-80} $(PY) -m llmrelay.local dev --port $(PORT)
 
 ## make test: the whole suite, with the package's coverage
 test: venv

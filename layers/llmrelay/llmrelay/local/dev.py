@@ -1,0 +1,99 @@
+"""``llmrelay dev``: the function URL, the Runtime API emulators and the workers, until
+SIGINT or SIGTERM; then it stops accepting, terminates every worker and exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from llmrelay.httpd import serve
+from llmrelay.local.front import FunctionUrl
+from llmrelay.local.function import LocalFunction
+from llmrelay.local.pool import WorkerPool
+
+__all__ = ["DevOptions", "Gateway", "banner", "run_dev", "running_gateway"]
+
+_log = logging.getLogger("llmrelay.local")
+_HOST = "127.0.0.1"  # loopback only: the emulator has no authentication of its own
+_CURL_BODY = '{"messages":[{"role":"user","content":"hello streaming world"}]}'
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    port: int = 3000
+    concurrency: int = 8
+    queue_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    port: int
+    pool: WorkerPool
+
+
+def banner(function: LocalFunction, options: DevOptions, port: int) -> str:
+    config = function.config
+    return "\n".join(
+        [
+            f"llmrelay dev: function URL on http://{_HOST}:{port}",
+            f"  function  {config.logical_id} ({config.handler} in {config.task_root})",
+            f"  workers   up to {options.concurrency}, started on demand; "
+            f"timeout {function.timeout_s:g} s; memory {config.memory_mb} MB",
+            f"  secret    {function.secret or 'none (set --secrets-file keys.json)'}",
+            f"  echo      {function.spec.environment.get('LLMRELAY_ECHO_DELAY_MS') or '0'} ms "
+            "between words (set LLMRELAY_ECHO_DELAY_MS=100 to watch a stream arrive)",
+            f"  try       curl -N -X POST localhost:{port}/chat -d '{_CURL_BODY}'",
+            "  stop      Ctrl-C",
+        ]
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(function: LocalFunction, options: DevOptions) -> AsyncIterator[Gateway]:
+    """The front listening on loopback (``port`` 0 picks one); on exit it stops accepting
+    and every worker is terminated."""
+    pool = WorkerPool(function.spec, options.concurrency, options.queue_timeout_s)
+    front = FunctionUrl(pool, options.port)
+    server = await serve(front, _HOST, options.port)
+    front.port = int(server.sockets[0].getsockname()[1])
+    try:
+        yield Gateway(f"http://{_HOST}:{front.port}", front.port, pool)
+    finally:
+        server.close()
+        await pool.close()
+
+
+async def _serve(function: LocalFunction, options: DevOptions) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            gateway = await stack.enter_async_context(running_gateway(function, options))
+        except OSError as exc:
+            _log.error("llmrelay dev: cannot listen on %s:%s: %s", _HOST, options.port, exc)
+            return 1
+        _log.info("%s", banner(function, options, gateway.port))
+        await stop.wait()
+        _log.info("llmrelay dev: stopping")
+    await _cancel_others()
+    return 0
+
+
+async def _cancel_others() -> None:
+    """End the connections still open (their workers are gone already)."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2)
+
+
+def run_dev(function: LocalFunction, options: DevOptions) -> int:
+    return asyncio.run(_serve(function, options))

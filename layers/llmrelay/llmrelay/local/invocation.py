@@ -1,0 +1,150 @@
+"""One invocation in flight: the event going in, the function's raw answer coming out.
+
+The Runtime API emulator pushes what the runtime sends (:class:`ResponseStarted`, body
+bytes, :class:`ResponseEnded`, or :class:`InvocationFailed`); the front or ``invoke``
+reads them with :meth:`Invocation.items`, which enforces the function's timeout.
+A bounded queue carries them, so a slow client slows the function like a real socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+__all__ = [
+    "FunctionError",
+    "FunctionTimeout",
+    "Invocation",
+    "InvocationFailed",
+    "RawItem",
+    "ResponseEnded",
+    "ResponseStarted",
+]
+
+_QUEUE_ITEMS = 64
+
+
+@dataclass(frozen=True)
+class FunctionError:
+    """An error the function (or the emulator on its behalf) reported."""
+
+    error_type: str
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.error_type}: {self.message}" if self.message else self.error_type
+
+    @classmethod
+    def from_payload(cls, payload: bytes, error_type: str = "") -> FunctionError:
+        """From a Lambda error document ``{"errorType", "errorMessage", ...}``."""
+        try:
+            document = json.loads(payload or b"{}")
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            text = payload.decode("utf-8", "replace")[:500]
+            return cls(error_type or "Runtime.Unknown", text)
+        kind = error_type or str(document.get("errorType") or "Runtime.Unknown")
+        return cls(kind, str(document.get("errorMessage") or ""))
+
+    @classmethod
+    def from_trailers(cls, trailers: dict[str, str]) -> FunctionError | None:
+        """From ``Lambda-Runtime-Function-Error-Type`` / ``-Body`` (base64 JSON)."""
+        kind = trailers.get("lambda-runtime-function-error-type", "")
+        if not kind:
+            return None
+        try:
+            body = base64.b64decode(trailers.get("lambda-runtime-function-error-body", ""))
+        except (binascii.Error, ValueError):
+            body = b""
+        return cls.from_payload(body, kind)
+
+
+class FunctionTimeout(Exception):
+    """The function ran past its ``Timeout``."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"Task timed out after {timeout_s:.2f} seconds")
+        self.timeout_s = timeout_s
+
+
+@dataclass(frozen=True)
+class ResponseStarted:
+    """The runtime began ``/response``: streamed (chunked) or buffered."""
+
+    content_type: str
+    streaming: bool
+
+
+@dataclass(frozen=True)
+class ResponseEnded:
+    """The response body is complete; ``error`` comes from the error trailers."""
+
+    error: FunctionError | None = None
+
+
+@dataclass(frozen=True)
+class InvocationFailed:
+    """``/error``, a crash, an oversized response: no response will come."""
+
+    error: FunctionError
+
+
+RawItem = ResponseStarted | bytes | ResponseEnded | InvocationFailed
+
+
+def _trace_id(now_s: float) -> str:
+    ids = uuid.uuid4().hex
+    return f"Root=1-{int(now_s):08x}-{ids[:24]};Parent={ids[16:32]};Sampled=0"
+
+
+class Invocation:
+    """The event, its ids and deadline, and the queue of the function's answer."""
+
+    def __init__(self, event: bytes, timeout_s: float, request_id: str | None = None) -> None:
+        now = time.time()
+        self.request_id = request_id or str(uuid.uuid4())
+        self.trace_id = _trace_id(now)
+        self.event = event
+        self.timeout_s = timeout_s
+        self.deadline_ms = int((now + timeout_s) * 1000)
+        self._deadline = time.monotonic() + timeout_s
+        self._queue: asyncio.Queue[RawItem] = asyncio.Queue(_QUEUE_ITEMS)
+        self.finished = False
+        self.closed = False
+        self.timed_out = False
+
+    async def push(self, item: RawItem) -> None:
+        """Deliver one item (waits while the reader is behind; dropped once closed)."""
+        if self.closed or self.finished:
+            return
+        self.finished = isinstance(item, ResponseEnded | InvocationFailed)
+        await self._queue.put(item)
+
+    def close(self) -> None:
+        """The reader is gone: drop what is queued and whatever comes next."""
+        self.closed = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    async def items(self) -> AsyncIterator[RawItem]:
+        """The answer as it comes, up to the terminal item; :class:`FunctionTimeout`
+        when the deadline passes first."""
+        while True:
+            remaining = self._deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                item = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                self.timed_out = True
+                raise FunctionTimeout(self.timeout_s) from None
+            yield item
+            if isinstance(item, ResponseEnded | InvocationFailed):
+                return
