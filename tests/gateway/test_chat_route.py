@@ -13,8 +13,7 @@ from llmrelay.config import get_settings
 from llmrelay.errors import LLMRelayError, RateLimited, UpstreamUnavailable
 from llmrelay.events import Finish, TextDelta, Usage
 from llmrelay.gateway import GatewayOptions, build_app
-from llmrelay.gateway.router import Router
-from llmrelay.http import HttpRequest, HttpResponse
+from llmrelay.http import App, HttpRequest, HttpResponse
 from llmrelay.sse import PING
 
 SSE_HEADERS = {
@@ -39,7 +38,7 @@ async def body_of(response: HttpResponse) -> bytes:
 
 
 async def post(
-    app: Router,
+    app: App,
     body: bytes,
     headers: Mapping[str, str] | None = None,
     context: Context | None = None,
@@ -49,7 +48,7 @@ async def post(
     return response, await body_of(response)
 
 
-def scripted_app(*steps: Step, **options: Any) -> tuple[Router, Script]:
+def scripted_app(*steps: Step, **options: Any) -> tuple[App, Script]:
     script = Script(steps)
     return build_app(stream=lambda chat: script.stream(), options=GatewayOptions(**options)), script
 

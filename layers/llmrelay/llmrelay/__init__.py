@@ -3,13 +3,18 @@
 >>> from llmrelay import ChatRequest, stream_chat
 >>> async for event in stream_chat(ChatRequest(model="echo/echo", messages=[...])): ...
 
+``stream_chat`` makes one call to one model. ``stream_resilient`` (what the gateway uses)
+adds retries, fallback chains and stream timeouts, and announces the answering model
+(``Routed``) before the answer's first item.
+
 Importing this package is cheap: no SDK is imported until its provider is first used.
 """
 
 from llmrelay.chat import stream_chat
 from llmrelay.errors import LLMRelayError
-from llmrelay.events import Failure, Finish, StreamEvent, TextDelta, Usage
+from llmrelay.events import Failure, Finish, Routed, StreamEvent, TextDelta, Usage
 from llmrelay.models import ChatRequest, Message
+from llmrelay.resilience import stream_resilient
 
 __all__ = [
     "ChatRequest",
@@ -17,8 +22,10 @@ __all__ = [
     "Finish",
     "LLMRelayError",
     "Message",
+    "Routed",
     "StreamEvent",
     "TextDelta",
     "Usage",
     "stream_chat",
+    "stream_resilient",
 ]

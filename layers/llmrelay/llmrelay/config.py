@@ -57,6 +57,26 @@ def _contexts(env: Mapping[str, str]) -> Mapping[str, str]:
     return dict(parsed)
 
 
+def _fallbacks(env: Mapping[str, str]) -> Mapping[str, tuple[str, ...]]:
+    """``LLMRELAY_FALLBACKS``: ``{"provider/model": ["provider/model", ...], "*": [...]}``
+    (model strings are checked against the registry when first used)."""
+    raw = env.get("LLMRELAY_FALLBACKS", "").strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"LLMRELAY_FALLBACKS is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(chain, list) and all(isinstance(model, str) for model in chain)
+        for chain in parsed.values()
+    ):
+        raise ConfigurationError(
+            'LLMRELAY_FALLBACKS must be a JSON object {"provider/model": ["provider/model"]}'
+        )
+    return {key.strip(): tuple(model.strip() for model in chain) for key, chain in parsed.items()}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything llmrelay reads from its environment."""
@@ -71,6 +91,16 @@ class Settings:
     # Backstops in the SDK clients: connecting, and the longest silence between two reads.
     upstream_connect_timeout_s: float = 5.0
     upstream_read_timeout_s: float = 60.0
+    # Resilience (llmrelay.resilience): retries per model, backoff, the longest retry-after
+    # honoured, the stream timeouts (0: none) and the fallback chains.
+    retry_attempts: int = 2
+    retry_base_ms: int = 250
+    retry_max_backoff_ms: int = 4000
+    retry_after_max_ms: int = 10_000
+    first_token_timeout_ms: int = 20_000
+    idle_timeout_ms: int = 30_000
+    total_timeout_ms: int = 0
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     contexts: Mapping[str, str] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -90,6 +120,14 @@ class Settings:
             secret_max_age_s=_int(env, "LLMRELAY_SECRET_MAX_AGE_S", 300, minimum=0),
             upstream_connect_timeout_s=_float(env, "LLMRELAY_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
             upstream_read_timeout_s=_float(env, "LLMRELAY_UPSTREAM_READ_TIMEOUT_S", 60.0),
+            retry_attempts=_int(env, "LLMRELAY_RETRY_ATTEMPTS", 2, minimum=0),
+            retry_base_ms=_int(env, "LLMRELAY_RETRY_BASE_MS", 250, minimum=0),
+            retry_max_backoff_ms=_int(env, "LLMRELAY_RETRY_MAX_BACKOFF_MS", 4000, minimum=0),
+            retry_after_max_ms=_int(env, "LLMRELAY_RETRY_AFTER_MAX_MS", 10_000, minimum=0),
+            first_token_timeout_ms=_int(env, "LLMRELAY_FIRST_TOKEN_TIMEOUT_MS", 20_000, minimum=0),
+            idle_timeout_ms=_int(env, "LLMRELAY_IDLE_TIMEOUT_MS", 30_000, minimum=0),
+            total_timeout_ms=_int(env, "LLMRELAY_TOTAL_TIMEOUT_MS", 0, minimum=0),
+            fallbacks=_fallbacks(env),
             contexts=_contexts(env),
             environ=env,
         )

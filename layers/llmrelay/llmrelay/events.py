@@ -7,7 +7,7 @@ from typing import Literal
 
 from llmrelay.errors import LLMRelayError
 
-__all__ = ["Failure", "Finish", "FinishReason", "StreamEvent", "TextDelta", "Usage"]
+__all__ = ["Failure", "Finish", "FinishReason", "Routed", "StreamEvent", "TextDelta", "Usage"]
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
 
@@ -29,10 +29,26 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """The answer is complete."""
+    """The answer is complete. ``model``: the ``provider/model`` that answered, when the
+    stream knows it (:func:`llmrelay.stream_resilient` sets it; a provider leaves it unset)."""
 
     reason: FinishReason = "stop"
     usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """The answer comes from ``model_id`` (``provider/model``), reached at the ``attempt``-th
+    try (retries and fallbacks counted). :func:`llmrelay.stream_resilient` yields it once,
+    just before the answer's first ``TextDelta`` (or its ``Finish``)."""
+
+    model_id: str
+    attempt: int = 1
+
+    @property
+    def provider(self) -> str:
+        return self.model_id.partition("/")[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,8 @@ else: no SDK, no secret, no network until a request needs one.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-from llmrelay.chat import stream_chat
 from llmrelay.config import Settings
-from llmrelay.events import StreamEvent
+from llmrelay.gateway.access import protect
 from llmrelay.gateway.chat_route import ChatRoute, StreamFn
 from llmrelay.gateway.health import Health
 from llmrelay.gateway.models_route import ModelList
@@ -20,7 +17,9 @@ from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.page import Page
 from llmrelay.gateway.router import Handler, Route, Router
 from llmrelay.gateway.vercel_route import VercelChatRoute
+from llmrelay.http import App
 from llmrelay.models import ChatRequest
+from llmrelay.resilience import AnswerStream, stream_resilient
 from llmrelay.secrets import SecretStore
 
 __all__ = [
@@ -34,8 +33,9 @@ __all__ = [
 
 
 def _provider_stream(settings: Settings | None, secrets: SecretStore | None) -> StreamFn:
-    def stream(request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        return stream_chat(request, settings=settings, secrets=secrets)
+    def stream(request: ChatRequest) -> AnswerStream:
+        # Retries, fallbacks and stream timeouts, budgeted against the guard's deadline.
+        return stream_resilient(request, settings=settings, secrets=secrets)
 
     return stream
 
@@ -46,16 +46,16 @@ def build_app(
     settings: Settings | None = None,
     secrets: SecretStore | None = None,
     stream: StreamFn | None = None,
-) -> Router:
+) -> App:
     """The app with every route. Each argument replaces a default: ``options`` (from the
     ``LLMRELAY_*`` environment), ``settings`` and ``secrets`` (the process-wide ones),
-    ``stream`` (the provider layer, :func:`llmrelay.chat.stream_chat`).
+    ``stream`` (the provider layer, :func:`llmrelay.stream_resilient`).
 
     Every dialect's route gets the same ``stream``, ``options`` and ``settings``, and shares
     :mod:`llmrelay.gateway.answer` (guard, deadline, the wait for the first item)."""
     options = options or GatewayOptions.from_env()
     stream = stream or _provider_stream(settings, secrets)
-    return Router(
+    router = Router(
         [
             Route("POST", "/chat", ChatRoute(stream, options, settings=settings)),
             Route("GET", "/health", Health(options.version)),
@@ -67,3 +67,5 @@ def build_app(
             Route("GET", "/", Page()),
         ]
     )
+    # Client API keys and CORS, as LLMRELAY_AUTH and LLMRELAY_CORS_ORIGINS say.
+    return protect(router, settings=settings, secrets=secrets)

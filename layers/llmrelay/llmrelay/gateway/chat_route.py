@@ -28,7 +28,6 @@ from llmrelay.errors import LLMRelayError
 from llmrelay.events import Failure
 from llmrelay.gateway.answer import Started, answer_meta, gather, start_answer, stream_frames
 from llmrelay.gateway.body import read_json
-from llmrelay.gateway.guard import Upstream
 from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.responses import JSON_HEADERS, error_response, sse_response
 from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
@@ -36,10 +35,11 @@ from llmrelay.models import ChatRequest
 from llmrelay.protocols.base import StreamMeta
 from llmrelay.protocols.batch import encode_answer
 from llmrelay.protocols.native import encode_native
+from llmrelay.resilience.watch import AnswerStream
 
 __all__ = ["ChatRoute", "StreamFn", "accepted_media_types", "wants_batch"]
 
-StreamFn = Callable[[ChatRequest], Upstream]
+StreamFn = Callable[[ChatRequest], AnswerStream]
 
 
 def _refused(params: Iterable[str]) -> bool:
@@ -82,7 +82,7 @@ async def _batch_response(meta: StreamMeta, started: Started) -> HttpResponse:
 
 class ChatRoute:
     """The ``POST /chat`` handler. ``stream`` starts the provider stream for a request
-    (:func:`llmrelay.chat.stream_chat` in production); ``clock`` times ``ttft_ms`` and
+    (:func:`llmrelay.stream_resilient` in production); ``clock`` times ``ttft_ms`` and
     ``total_ms`` from the request's arrival, ``wall_clock`` gives ``meta.created``."""
 
     def __init__(
@@ -114,6 +114,6 @@ class ChatRoute:
         if isinstance(started, Failure):
             return error_response(started.error)
         if batch:
-            return await _batch_response(meta, started)
-        encode = partial(encode_native, meta, started=arrived, clock=self._clock)
+            return await _batch_response(started.meta, started)
+        encode = partial(encode_native, started.meta, started=arrived, clock=self._clock)
         return sse_response(stream_frames(started, encode))

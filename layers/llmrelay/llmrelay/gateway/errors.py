@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from llmrelay.errors import InvalidRequest, LLMRelayError
 
-__all__ = ["InvalidJson", "MethodNotAllowed", "NotFound", "PayloadTooLarge"]
+__all__ = [
+    "AuthUnavailable",
+    "InvalidJson",
+    "MethodNotAllowed",
+    "NotFound",
+    "OriginNotAllowed",
+    "PayloadTooLarge",
+    "Unauthorized",
+]
 
 
 class NotFound(LLMRelayError):
@@ -33,3 +41,26 @@ class InvalidJson(InvalidRequest):
 
     code = "invalid_json"
     status = 400
+
+
+class Unauthorized(LLMRelayError):
+    """No client API key, or not one of the configured ones (the response carries
+    ``WWW-Authenticate: Bearer``)."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class AuthUnavailable(LLMRelayError):
+    """Client keys cannot be checked now (the secret is unreadable): refused, not waved through."""
+
+    code = "auth_unavailable"
+    status = 503
+    retryable = True
+
+
+class OriginNotAllowed(LLMRelayError):
+    """A CORS preflight from an origin that is not in ``LLMRELAY_CORS_ORIGINS``."""
+
+    code = "origin_not_allowed"
+    status = 403

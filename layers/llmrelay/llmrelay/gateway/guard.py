@@ -15,15 +15,21 @@ end, so ``input_tokens`` is 0 and ``output_tokens`` counts the deltas already pa
 (providers send about one token per delta).
 
 The upstream is iterated from start to end in one task of its own, which feeds a small
-queue: SDK streams built on anyio must not hop between tasks, and the consumer can wait
-on the queue with a timeout without cancelling the upstream mid-read. The upstream is
+buffer: SDK streams built on anyio must not hop between tasks, and the consumer can wait
+for the buffer with a timeout without cancelling the upstream mid-read. The upstream is
 closed (``aclose``) on every exit path: its end, an error, the deadline, or the consumer
-closing or abandoning the guarded stream.
+closing or abandoning the guarded stream. What passes is noted for the invocation's logs
+and metrics (:mod:`llmrelay.observability`): the first text, the finish or the failure.
+
+The hand-off costs next to nothing per item (this is every chunk's path): an item already
+buffered is taken at once, and only an empty buffer makes the consumer sleep, on one
+future that the next item, the producer's end or the timeout wakes.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Final
@@ -32,13 +38,15 @@ from llmrelay.errors import DeadlineExceeded, LLMRelayError, UpstreamUnavailable
 from llmrelay.events import Failure, Finish, TextDelta, Usage
 from llmrelay.gateway.logs import log_exception, log_record
 from llmrelay.http import InvocationContext
+from llmrelay.observability.record import InvocationRecord, current_record
 from llmrelay.protocols.base import Heartbeat, StreamItem
+from llmrelay.resilience.deadline import deadline_context
 
 __all__ = ["Upstream", "deadline_from", "guard"]
 
 Upstream = AsyncIterator[TextDelta | Finish | Failure]
 
-_QUEUE_SIZE: Final = 8
+_BUFFER_SIZE: Final = 8
 _HEARTBEAT: Final = Heartbeat()
 
 
@@ -76,44 +84,100 @@ async def _close(upstream: Upstream) -> None:
         log_exception("closing the upstream stream failed", exc)
 
 
-async def _produce(upstream: Upstream, queue: asyncio.Queue[_Slot]) -> None:
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class _Buffer:
+    """A bounded FIFO from the producer task to the consumer (cheaper than ``asyncio.Queue``
+    plus a getter task per item). A timed-out wait takes nothing, so no item is lost.
+
+    The producer goes on only once the consumer has taken everything and waits for more;
+    after the first item it pauses until then in any case. So whatever the consumer wrote
+    on the way (the first frames above all) is sent before the producer parses more: an
+    SDK whose read buffer holds many chunks would otherwise parse them all first."""
+
+    def __init__(self, size: int) -> None:
+        self._items: deque[_Slot] = deque()
+        self._size = size
+        self._first = True
+        self._waiter: asyncio.Future[None] | None = None  # the consumer, when empty
+        self._space: asyncio.Future[None] | None = None  # the producer, when full
+
+    async def put(self, item: _Slot) -> None:
+        self._items.append(item)
+        _wake(self._waiter)
+        if self._first or len(self._items) >= self._size:
+            self._first = False
+            self._space = asyncio.get_running_loop().create_future()
+            await self._space
+
+    def put_last(self, item: _Slot) -> None:
+        """The terminal item: the producer ends at once (and closes the upstream)."""
+        self._items.append(item)
+        _wake(self._waiter)
+
+    def take(self) -> _Slot | None:
+        return self._items.popleft() if self._items else None
+
+    def wake(self) -> None:
+        _wake(self._waiter)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Let the producer go on, then wait until an item is put, :meth:`wake` or
+        ``timeout`` seconds (``None``: no limit)."""
+        _wake(self._space)
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+async def _produce(upstream: Upstream, buffer: _Buffer) -> None:
     try:
         async for event in upstream:
-            await queue.put(event)
             if isinstance(event, Finish | Failure):
+                buffer.put_last(event)
                 return
-        await queue.put(_ENDED)
+            await buffer.put(event)
+        buffer.put_last(_ENDED)
     except Exception as exc:  # everything but cancellation goes to the consumer
-        await queue.put(_Raised(exc))
+        buffer.put_last(_Raised(exc))
     finally:
         await _close(upstream)
 
 
 class _Pump:
-    """The producer task and the consumer's pending ``get`` (kept across timeouts, so an
-    item that arrives as a wait times out is never lost)."""
+    """The producer task and its buffer. The task's context carries the deadline, for the
+    upstream to budget its retries against (``current_deadline()``)."""
 
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, deadline: float | None = None) -> None:
         self._upstream = upstream
-        self._queue: asyncio.Queue[_Slot] = asyncio.Queue(maxsize=_QUEUE_SIZE)
-        self._task = asyncio.create_task(_produce(upstream, self._queue))
-        self._getter: asyncio.Task[_Slot] | None = None
+        self._buffer = _Buffer(_BUFFER_SIZE)
+        produce = _produce(upstream, self._buffer)
+        self._task = asyncio.create_task(produce, context=deadline_context(deadline))
+        self._task.add_done_callback(lambda _: self._buffer.wake())
 
     async def next(self, wait_s: float | None) -> _Slot | _TimedOut:
-        if self._getter is None:
-            self._getter = asyncio.create_task(self._queue.get())
-        waits = {self._getter, self._task}
-        await asyncio.wait(waits, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
-        if self._getter.done() or not self._queue.empty():
-            getter, self._getter = self._getter, None
-            return await getter
+        slot = self._buffer.take()
+        if slot is not None:
+            return slot
+        if not self._task.done():
+            await self._buffer.wait(wait_s)
+            slot = self._buffer.take()
+            if slot is not None:
+                return slot
         if self._task.done():  # it stopped without a word: cancelled from the inside
             return _Raised(UpstreamUnavailable("the upstream stream was cancelled"))
         return _TIMED_OUT
 
     async def stop(self, grace_s: float) -> None:
-        if self._getter is not None:
-            self._getter.cancel()
         if not self._task.done():
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=grace_s)
@@ -166,7 +230,8 @@ async def guard(
     honour cancellation when the stream ends early.
     """
     loop = asyncio.get_running_loop()
-    pump = _Pump(upstream)
+    record = current_record()  # what the invocation's logs and metrics will say
+    pump = _Pump(upstream, deadline)
     deltas = 0
     try:
         while True:
@@ -180,13 +245,24 @@ async def guard(
                 yield _HEARTBEAT
             elif isinstance(slot, TextDelta):
                 deltas += 1
+                if record is not None and record.first_text is None and slot.text:
+                    record.text()
                 yield slot
             elif isinstance(slot, Finish | Failure):
-                yield slot
+                yield _noted(record, slot)
                 return
             else:
-                yield _terminal(slot, Usage(output_tokens=deltas), request_id)
+                yield _noted(record, _terminal(slot, Usage(output_tokens=deltas), request_id))
                 return
-        yield _deadline_failure(Usage(output_tokens=deltas))
+        yield _noted(record, _deadline_failure(Usage(output_tokens=deltas)))
     finally:
         await pump.stop(stop_grace_s)
+
+
+def _noted(record: InvocationRecord | None, terminal: Finish | Failure) -> Finish | Failure:
+    if record is not None:
+        if isinstance(terminal, Finish):
+            record.finish(terminal)
+        else:
+            record.fail(terminal)
+    return terminal

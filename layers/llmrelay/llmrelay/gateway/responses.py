@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from llmrelay.errors import LLMRelayError
 from llmrelay.http import HttpResponse
+from llmrelay.observability.record import note_error
 from llmrelay.protocols.base import json_text
 from llmrelay.protocols.batch import encode_error
 
@@ -35,6 +36,7 @@ def json_response(
 
 def error_response(error: LLMRelayError, headers: Mapping[str, str] | None = None) -> HttpResponse:
     """``{"error": {...}}`` with the error's status (and ``Retry-After`` when it has one)."""
+    note_error(error.code)  # for the invocation's logs and metrics
     extra = dict(headers or {})
     retry_after = error.retry_after
     if retry_after is not None and math.isfinite(retry_after) and retry_after >= 0:

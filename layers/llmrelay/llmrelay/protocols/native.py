@@ -13,6 +13,7 @@ Pure: the clock is injected, nothing is written anywhere.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 
@@ -43,8 +44,15 @@ def meta_event(meta: StreamMeta) -> bytes:
     return encode_event(json_text(payload), event="meta")
 
 
+# Every chunk's frame: the same as ``encode_event(json_text({"text": text}), event="delta")``,
+# built from parts made once. JSON escapes every line break, so the data is one line.
+_DELTA_HEAD = b'event: delta\ndata: {"text":'
+_DELTA_TAIL = b"}\n\n"
+_json_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def delta_event(text: str) -> bytes:
-    return encode_event(json_text({"text": text}), event="delta")
+    return _DELTA_HEAD + _json_string(text).encode("utf-8", "replace") + _DELTA_TAIL
 
 
 def done_event(finish: Finish, timings: Timings, model: str) -> bytes:
@@ -64,7 +72,8 @@ def error_event(failure: Failure) -> bytes:
 
 def _terminal_event(item: Terminal, timings: Timings, model: str) -> bytes:
     if isinstance(item, Finish):
-        return done_event(item, timings, model)
+        # The finish knows best: a fallback may have answered after ``meta`` went out.
+        return done_event(item, timings, item.model or model)
     return error_event(item)
 
 

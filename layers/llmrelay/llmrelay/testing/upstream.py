@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from llmrelay.httpd import Request, ResponseWriter, ServerThread
 
-__all__ = ["Fault", "FaultKind", "FakeUpstream", "RecordedRequest", "Reply"]
+__all__ = ["FakeUpstream", "Fault", "FaultKind", "RecordedRequest", "Reply"]
 
 FaultKind = Literal[
     "status",  # answer `status` (401, 429 + retry-after, 500, 503, 529...) with an error body

@@ -1,0 +1,94 @@
+"""``GET /v1/models``: the models this deployment can answer with, in OpenAI's list shape.
+
+``{"object": "list", "data": [{"id", "object": "model", "created": 0, "owned_by"}]}``,
+in this order, without repeats:
+
+1. the default model (``LLMRELAY_DEFAULT_MODEL``, else ``echo/echo``);
+2. each model named in ``LLMRELAY_MODELS`` (comma-separated ``provider/model``) whose
+   provider is configured;
+3. ``<provider>/*`` for every other configured provider: any of its models may be named;
+4. ``echo/echo``, which needs nothing.
+
+A provider is configured when the secret holds its key (or it needs none) and it has a
+base URL. The secret is read the way a chat reads it (cached across warm invocations);
+when it cannot be read, only what needs no key is listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from llmrelay.config import Settings, get_settings
+from llmrelay.errors import LLMRelayError
+from llmrelay.gateway.logs import log_record
+from llmrelay.gateway.responses import json_response
+from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
+from llmrelay.providers.registry import PROVIDERS, ProviderSpec, resolve
+from llmrelay.secrets import SecretStore, StaticSecrets, secret_store_for
+
+__all__ = ["ModelList", "configured", "model_ids"]
+
+_ECHO = "echo/echo"
+
+
+def configured(spec: ProviderSpec, secrets: SecretStore, settings: Settings) -> bool:
+    """Whether a chat with this provider can start (the checks of
+    :func:`llmrelay.chat.build_call`); raises when the secret cannot be read."""
+    if spec.kind != "echo" and not (settings.base_url(spec.name) or spec.default_base_url):
+        return False
+    if spec.key_name is None or not spec.key_required:
+        return True
+    return secrets.get(spec.key_name) is not None
+
+
+def _ready(secrets: SecretStore, settings: Settings) -> set[str]:
+    try:
+        return {name for name, spec in PROVIDERS.items() if configured(spec, secrets, settings)}
+    except LLMRelayError as error:
+        log_record("WARNING", "models: the secret could not be read", error=str(error))
+        return _ready(StaticSecrets(), settings)
+
+
+def _listed(settings: Settings) -> list[str]:
+    raw = settings.environ.get("LLMRELAY_MODELS", "")
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def _provider_of(model: str) -> ProviderSpec | None:
+    try:
+        return resolve(model)[0]
+    except LLMRelayError:
+        return None
+
+
+def model_ids(secrets: SecretStore, settings: Settings) -> list[str]:
+    """The ids to list, in order (see the module's docstring)."""
+    ready = _ready(secrets, settings)
+    chosen = [m for m in _listed(settings) if (spec := _provider_of(m)) and spec.name in ready]
+    covered = {model.partition("/")[0] for model in chosen} | {"echo"}
+    ids = [settings.default_model, *chosen]
+    ids += [f"{name}/*" for name in PROVIDERS if name in ready and name not in covered]
+    return list(dict.fromkeys([*ids, _ECHO]))
+
+
+def _entries(ids: list[str]) -> Iterator[dict[str, object]]:
+    for model in ids:
+        owner = model.partition("/")[0]
+        yield {"id": model, "object": "model", "created": 0, "owned_by": owner}
+
+
+class ModelList:
+    """The ``GET /v1/models`` handler; ``settings`` and ``secrets`` default to the
+    process-wide ones, looked up per request (nothing is read at build time)."""
+
+    def __init__(
+        self, *, settings: Settings | None = None, secrets: SecretStore | None = None
+    ) -> None:
+        self._settings = settings
+        self._secrets = secrets
+
+    async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
+        settings = self._settings or get_settings()
+        secrets = self._secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
+        ids = model_ids(secrets, settings)
+        return json_response(200, {"object": "list", "data": list(_entries(ids))})

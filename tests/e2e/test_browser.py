@@ -1,0 +1,148 @@
+"""The chat page in a real headless Chromium (Debian's ``chromium``, driven by Playwright),
+served by ``make dev``'s emulator with a slow ``echo``: the answer grows in steps, Stop
+aborts it, and errors (an HTTP one and an in-band one) are shown to the person."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from tests.e2e.emulator import Emulator
+from tests.e2e.tools import missing
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Records every text the newest answer shows, so a test can see it grow.
+WATCH_ANSWER = """() => {
+  window.answerSteps = [];
+  const record = () => {
+    const texts = [...document.querySelectorAll(".msg.assistant .text")];
+    const text = texts.length ? texts[texts.length - 1].textContent : "";
+    if (text && window.answerSteps[window.answerSteps.length - 1] !== text) {
+      window.answerSteps.push(text);
+    }
+  };
+  new MutationObserver(record).observe(document.getElementById("log"),
+    { subtree: true, childList: true, characterData: true });
+}"""
+SHORT = "tokens arrive one by one and the page shows each as it comes"  # 12 x 120 ms
+LONG = " ".join(f"word{n}" for n in range(60))  # longer than the slow emulator's deadline
+
+
+def _chromium_path() -> Path:
+    if importlib.util.find_spec("playwright") is None:
+        missing("Playwright for Python", "make venv (it is a dev dependency)")
+    found = CHROMIUM if CHROMIUM.exists() else Path(shutil.which("chromium") or CHROMIUM)
+    if not found.exists():
+        missing("Chromium", "sudo apt-get update && sudo apt-get install -y chromium")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = _chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, slow_emulator: Emulator) -> Iterator[Page]:
+    context = browser.new_context()  # a fresh profile: no storage carried between tests
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    opened.on("console", lambda message: _note_policy_violation(message, problems))
+    opened.goto(f"{slow_emulator.url}/")
+    opened.get_by_label("Model", exact=True).locator("option", has_text="echo/echo").wait_for(
+        state="attached"
+    )
+    yield opened
+    context.close()
+    assert problems == []  # no script error, no Content-Security-Policy refusal
+
+
+def _note_policy_violation(message: Any, problems: list[str]) -> None:
+    if "Content Security Policy" in message.text:
+        problems.append(message.text)
+
+
+def _send(page: Page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def _answers(page: Page) -> Any:
+    return page.locator(".msg.assistant .text")
+
+
+def test_the_answer_grows_in_steps_and_ends_with_usage_and_ttft(page: Page) -> None:
+    page.evaluate(WATCH_ANSWER)
+    _send(page, SHORT)
+    status = page.get_by_role("status")
+    status.filter(has_text="Answer complete").wait_for(timeout=10_000)
+    steps: list[str] = page.evaluate("window.answerSteps")
+    assert steps[-1] == SHORT
+    assert len(steps) >= 6, steps
+    assert all(after.startswith(before) for before, after in itertools.pairwise(steps))
+    meta = page.locator(".msg.assistant .meta").last.text_content() or ""
+    assert "tokens in" in meta
+    assert "first token" in meta
+    assert page.get_by_role("button", name="Stop").is_disabled()
+
+
+def test_stop_aborts_the_answer_mid_way(page: Page) -> None:
+    _send(page, LONG)
+    answer = _answers(page).last
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.msg.assistant .text')].pop()"
+        ".textContent.split(' ').length > 3"
+    )
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("status").filter(has_text="Stopped").wait_for(timeout=5_000)
+    shown = answer.text_content() or ""
+    page.wait_for_timeout(500)  # four more words' worth of time: nothing more arrives
+    assert answer.text_content() == shown
+    assert LONG.startswith(shown)
+    assert 0 < len(shown) < len(LONG)
+    assert page.get_by_role("button", name="Send").is_enabled()
+    assert page.get_by_role("alert").is_hidden()
+
+
+def test_a_bad_model_shows_the_gateways_error(page: Page) -> None:
+    page.get_by_label("Model", exact=True).select_option(label="Other…")
+    page.get_by_label("Model name").fill("nope/model")
+    _send(page, "hello")
+    alert = page.get_by_role("alert")
+    alert.wait_for(state="visible", timeout=5_000)
+    assert (alert.text_content() or "").startswith("unknown_model: unknown provider 'nope'")
+    assert page.get_by_label("Message").input_value() == "hello"  # back in the box to retry
+
+
+def test_an_error_in_the_stream_is_shown_after_the_text_so_far(page: Page) -> None:
+    _send(page, LONG)
+    alert = page.get_by_role("alert")
+    alert.wait_for(state="visible", timeout=10_000)
+    assert (alert.text_content() or "").startswith("deadline_exceeded:")
+    assert LONG.startswith(_answers(page).last.text_content() or "-")

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llmrelay.errors import InvalidRequest
+from llmrelay.models import Message
+from llmrelay.protocols.openai_request import IGNORED_PARAMETERS, parse_openai_request
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"model": "echo/echo", "messages": HELLO, **fields}
+
+
+def refused(data: object) -> str:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_openai_request(data)
+    return caught.value.message
+
+
+def test_a_minimal_body_is_a_non_streamed_chat() -> None:
+    parsed = parse_openai_request(body())
+    assert (parsed.stream, parsed.include_usage) == (False, False)
+    assert parsed.chat.model == "echo/echo"
+    assert parsed.chat.messages == [Message(role="user", content="hello")]
+    assert parsed.chat.stream is False
+
+
+def test_the_honoured_parameters_reach_the_chat_request() -> None:
+    parsed = parse_openai_request(
+        body(
+            stream=True,
+            stream_options={"include_usage": True},
+            temperature=1,
+            max_tokens=50,
+            user="person-1",
+            context_id="support",
+            thread_id="t-9",
+        )
+    )
+    assert (parsed.stream, parsed.include_usage) == (True, True)
+    chat = parsed.chat
+    assert (chat.temperature, chat.max_tokens, chat.user) == (1.0, 50, "person-1")
+    assert (chat.context_id, chat.thread_id, chat.stream) == ("support", "t-9", True)
+
+
+def test_max_completion_tokens_wins_over_the_deprecated_max_tokens() -> None:
+    parsed = parse_openai_request(body(max_tokens=50, max_completion_tokens=20))
+    assert parsed.chat.max_tokens == 20
+
+
+def test_a_missing_model_means_the_default_model() -> None:
+    assert parse_openai_request({"messages": HELLO}).chat.model is None
+
+
+ROLES = [
+    pytest.param("system", "system", id="system"),
+    pytest.param("developer", "system", id="developer-is-system"),
+    pytest.param("assistant", "assistant", id="assistant"),
+]
+
+
+@pytest.mark.parametrize(("role", "expected"), ROLES)
+def test_roles_map_onto_llmrelays(role: str, expected: str) -> None:
+    messages = [{"role": role, "content": "be brief"}, *HELLO]
+    assert parse_openai_request(body(messages=messages)).chat.messages[0].role == expected
+
+
+def test_text_content_parts_are_joined_and_refusals_skipped() -> None:
+    content = [
+        {"type": "text", "text": "one"},
+        {"type": "refusal", "refusal": "no"},
+        {"type": "text", "text": "two"},
+    ]
+    parsed = parse_openai_request(body(messages=[{"role": "user", "content": content}]))
+    assert parsed.chat.messages[0].content == "one\ntwo"
+
+
+@pytest.mark.parametrize("name", sorted(IGNORED_PARAMETERS))
+def test_tuning_and_bookkeeping_parameters_are_accepted_and_ignored(name: str) -> None:
+    assert parse_openai_request(body(**{name: 0.5})).chat.model == "echo/echo"
+
+
+HARMLESS = [
+    pytest.param({"n": 1}, id="n-1"),
+    pytest.param({"logprobs": False}, id="logprobs-false"),
+    pytest.param({"tool_choice": "none"}, id="tool-choice-none"),
+    pytest.param({"tools": []}, id="no-tools"),
+    pytest.param({"modalities": ["text"]}, id="text-modality"),
+    pytest.param({"response_format": {"type": "text"}}, id="text-format"),
+    pytest.param({"stream_options": None, "stream": None}, id="nulls"),
+]
+
+
+@pytest.mark.parametrize("fields", HARMLESS)
+def test_parameters_that_ask_for_nothing_extra_are_accepted(fields: dict[str, Any]) -> None:
+    parse_openai_request(body(**fields))
+
+
+REFUSED = [
+    pytest.param([], "body: must be a JSON object", id="not-an-object"),
+    pytest.param(body(n=2), "n: not supported", id="n-2"),
+    pytest.param(body(tools=[{"type": "function"}]), "tools: not supported", id="tools"),
+    pytest.param(body(logprobs=True), "logprobs: not supported", id="logprobs"),
+    pytest.param(
+        body(response_format={"type": "json_object"}), "response_format: not", id="json-mode"
+    ),
+    pytest.param(body(temprature=0.2), "temprature: unrecognized", id="typo"),
+    pytest.param(body(stream="yes"), "stream: must be true or false", id="stream-not-bool"),
+    pytest.param(body(stream_options=[]), "stream_options: must be an object", id="options"),
+    pytest.param(
+        body(stream_options={"include_usage": "y"}),
+        "stream_options.include_usage: must be",
+        id="include-usage-not-bool",
+    ),
+    pytest.param(body(messages=[{"role": "tool", "content": "x"}]), "messages.0.role", id="tool"),
+    pytest.param(
+        body(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]),
+        "messages.0.content.0: only parts of type 'text'",
+        id="image-part",
+    ),
+    pytest.param(body(messages=[]), "messages", id="no-messages"),
+    pytest.param(body(messages=["hi"]), "messages.0", id="message-not-object"),
+    pytest.param(body(temperature=3), "temperature", id="temperature-range"),
+    pytest.param(
+        body(max_completion_tokens=0), "max_completion_tokens:", id="max-completion-tokens"
+    ),
+    pytest.param(body(max_tokens=0), "max_tokens:", id="max-tokens"),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), REFUSED)
+def test_bad_or_unsupported_bodies_are_refused_naming_the_parameter(
+    data: object, expected: str
+) -> None:
+    assert expected in refused(data)

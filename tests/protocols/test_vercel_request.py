@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llmrelay.errors import InvalidRequest
+from llmrelay.models import Message
+from llmrelay.protocols.vercel_request import parse_ui_chat_request
+
+
+def ui_message(role: str, *parts: dict[str, Any], id: str = "m1") -> dict[str, Any]:
+    return {"id": id, "role": role, "parts": list(parts)}
+
+
+def text(value: str) -> dict[str, Any]:
+    return {"type": "text", "text": value}
+
+
+def use_chat_body(*messages: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """What DefaultChatTransport sends: the page's ``body`` merged with these fields."""
+    return {
+        **extra,
+        "id": "chat-1",
+        "messages": list(messages) or [ui_message("user", text("hello"))],
+        "trigger": "submit-message",
+        "messageId": None,
+    }
+
+
+def test_a_use_chat_body_becomes_a_chat_request_threaded_by_the_chat_id() -> None:
+    chat = parse_ui_chat_request(use_chat_body())
+    assert chat.messages == [Message(role="user", content="hello")]
+    assert chat.thread_id == "chat-1"
+    assert chat.model is None
+
+
+def test_the_pages_extra_body_sets_model_and_sampling() -> None:
+    chat = parse_ui_chat_request(
+        use_chat_body(model="echo/echo", temperature=0.5, max_tokens=9, user="u", appField=1)
+    )
+    assert (chat.model, chat.temperature, chat.max_tokens, chat.user) == ("echo/echo", 0.5, 9, "u")
+
+
+def test_a_conversation_keeps_its_turns_and_joins_text_parts() -> None:
+    chat = parse_ui_chat_request(
+        use_chat_body(
+            ui_message("system", text("be brief"), id="s"),
+            ui_message("user", text("hi"), id="u1"),
+            ui_message("assistant", {"type": "step-start"}, text("Hello"), text("there"), id="a1"),
+            ui_message("user", text("again"), id="u2"),
+        )
+    )
+    assert [(m.role, m.content) for m in chat.messages] == [
+        ("system", "be brief"),
+        ("user", "hi"),
+        ("assistant", "Hello\nthere"),
+        ("user", "again"),
+    ]
+
+
+def test_parts_that_are_not_model_input_are_skipped_and_empty_turns_dropped() -> None:
+    skipped: list[dict[str, Any]] = [
+        {"type": "step-start"},
+        {"type": "reasoning", "text": "thinking"},
+        {"type": "source-url", "sourceId": "s", "url": "https://example.com"},
+        {"type": "data-weather", "data": {}},
+        {"type": "tool-search", "toolCallId": "t", "state": "output-available"},
+    ]
+    chat = parse_ui_chat_request(
+        use_chat_body(
+            ui_message("user", text("hi"), id="u1"),
+            ui_message("assistant", *skipped, id="a1"),
+            ui_message("user", text("again"), id="u2"),
+        )
+    )
+    assert [m.content for m in chat.messages] == ["hi", "again"]
+
+
+def test_a_chat_id_too_long_for_a_thread_id_is_not_passed_on() -> None:
+    body = {**use_chat_body(), "id": "x" * 300}
+    assert parse_ui_chat_request(body).thread_id is None
+
+
+REFUSED = [
+    pytest.param("hello", "body: must be a JSON object", id="not-an-object"),
+    pytest.param({"id": "c"}, "messages: must be a list", id="no-messages"),
+    pytest.param({"messages": ["hi"]}, "messages.0: must be an object", id="message-not-object"),
+    pytest.param(
+        {"messages": [{"role": "user", "content": "hi"}]},
+        "messages.0.parts: must be a list",
+        id="v4-content-message",
+    ),
+    pytest.param(
+        use_chat_body(ui_message("user", {"type": "text", "text": 3})),
+        "messages.0.parts.0.text: must be a string",
+        id="text-not-string",
+    ),
+    pytest.param(
+        use_chat_body(
+            ui_message("user", text("look"), {"type": "file", "mediaType": "image/png", "url": ""})
+        ),
+        "messages.0.parts.1: file parts are not supported",
+        id="file",
+    ),
+    pytest.param(use_chat_body(ui_message("tool", text("x"))), "messages.0.role", id="bad-role"),
+    pytest.param(
+        use_chat_body(ui_message("assistant", text("only me"))),
+        "at least one user message",
+        id="no-user-turn",
+    ),
+    pytest.param(use_chat_body(temperature="hot"), "temperature", id="bad-temperature"),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), REFUSED)
+def test_bad_bodies_are_refused_naming_the_field(data: object, expected: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_ui_chat_request(data)
+    assert expected in caught.value.message
