@@ -87,6 +87,11 @@ def _configure_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["hash-key"]:  # the client-key tool, under the same command
+        from llmrelay.keytool import main as hash_key
+
+        return hash_key(argv[1:])
     args = _parser().parse_args(argv)
     _configure_logging()
     template = args.template or find_template()

@@ -24,7 +24,7 @@ from llmrelay.local.invocation import FunctionError, Invocation
 from llmrelay.local.runtime_api import InitFailed, RuntimeApi
 from llmrelay.local.template import FunctionConfig
 
-__all__ = ["WRAPPER_NAME", "Worker", "WorkerSpec", "function_environment"]
+__all__ = ["LOCAL_DEFAULTS", "WRAPPER_NAME", "Worker", "WorkerSpec", "function_environment"]
 
 WRAPPER_NAME = "llmrelay-stream"
 _BOOTSTRAP = "/var/runtime/bootstrap.py"  # what Lambda passes; the wrapper execs the loop
@@ -61,12 +61,17 @@ class WorkerSpec:
         )
 
 
+# What the function URL does in AWS and the gateway must do itself locally: CORS like the
+# template's default `CorsAllowOrigins: "*"` (off in Lambda, where the URL's Cors config answers).
+LOCAL_DEFAULTS = {"LLMRELAY_CORS_ORIGINS": "*"}
+
+
 def function_environment(
     config: FunctionConfig, user: Mapping[str, str], extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The template's variables, then the user's environment over them, then ``extra``
-    (the seeded secret), then what Lambda itself sets."""
-    env = {**config.environment, **user, **(extra or {})}
+    """The template's variables, the local defaults, then the user's environment over them,
+    then ``extra`` (the seeded secret), then what Lambda itself sets."""
+    env = {**config.environment, **LOCAL_DEFAULTS, **user, **(extra or {})}
     if extra and "AWS_ACCESS_KEY_ID" in extra:
         env.pop("AWS_PROFILE", None)  # the dummy keys must win over a named profile
     region = env.setdefault("AWS_REGION", "us-east-1")
