@@ -37,3 +37,13 @@ def test_a_bad_option_fails_at_start_naming_the_variable(env: dict[str, str], me
     with pytest.raises(ValueError, match=message) as caught:
         GatewayOptions.from_env(env)
     assert next(iter(env)) in str(caught.value)
+
+
+def test_documented_defaults_keep_idle_proxies_and_the_deadline_satisfied() -> None:
+    options = GatewayOptions.from_env({})
+    # A ping every 10 s stays well inside CloudFront's 30 s origin read timeout.
+    assert options.ping_interval_ms == 10_000
+    # The stream ends with deadline_exceeded well under a second before Lambda's cut.
+    assert options.deadline_margin_ms == 300
+    # The function URL's own request limit.
+    assert options.max_body_bytes == 6 * 1024 * 1024

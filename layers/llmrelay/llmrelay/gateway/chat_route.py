@@ -6,7 +6,7 @@ handler *waits for its first item* (:func:`~llmrelay.gateway.answer.start_answer
 returning the response, so a failure before any text (missing key, upstream 401/429/5xx,
 the deadline) still gets its own HTTP status and JSON body, the way clients and proxies
 understand errors best. The wait is bounded: when the upstream stays silent for the ping
-interval (``LLMRELAY_PING_INTERVAL_MS``, 15 s) the SSE response starts anyway with ``meta``
+interval (``LLMRELAY_PING_INTERVAL_MS``, 10 s) the SSE response starts anyway with ``meta``
 and a ``: ping``, so no client or proxy sits on a header-less connection. Once the response
 has started, errors travel in-band as the ``error`` event, and the stream always ends with
 exactly one ``done`` or ``error``, the deadline included.

@@ -35,7 +35,7 @@ class GatewayOptions:
     (default: the installed package's version)."""
 
     deadline_margin_ms: int = 300
-    ping_interval_ms: int = 15_000
+    ping_interval_ms: int = 10_000
     max_body_bytes: int = _SIX_MB
     version: str | None = None
 
@@ -44,7 +44,7 @@ class GatewayOptions:
         env = os.environ if env is None else env
         return cls(
             deadline_margin_ms=_non_negative_int(env, "LLMRELAY_DEADLINE_MARGIN_MS", 300),
-            ping_interval_ms=_non_negative_int(env, "LLMRELAY_PING_INTERVAL_MS", 15_000),
+            ping_interval_ms=_non_negative_int(env, "LLMRELAY_PING_INTERVAL_MS", 10_000),
             max_body_bytes=_non_negative_int(env, "LLMRELAY_MAX_BODY_BYTES", _SIX_MB),
             version=env.get("LLMRELAY_VERSION", "").strip() or None,
         )
