@@ -21,7 +21,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml layers/llmrelay/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 ## make dev: the gateway on http://127.0.0.1:$(PORT) (function URL + Runtime API emulator)
@@ -59,8 +59,9 @@ build: venv $(SAM_STAMP)
 deploy: build
 	$(SAM) deploy
 
+## make bench: SDK direct vs llmrelay (emulator + runtime + function) vs FastAPI, side by side
 bench: venv
-	$(PY) -m llmrelay.bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

@@ -1,9 +1,11 @@
 """The chat function: wiring only. The routes live in :mod:`llmrelay.gateway`, the
-streaming Lambda runtime in :mod:`llmrelay.runtime` (both in the layer)."""
+streaming Lambda runtime in :mod:`llmrelay.runtime`, the per-invocation logs and metrics
+in :mod:`llmrelay.observability` (all in the layer)."""
 
 from llmrelay.gateway import build_app
+from llmrelay.observability import observed
 from llmrelay.runtime import streaming_handler
 
 __all__ = ["handler"]
 
-handler = streaming_handler(build_app())
+handler = streaming_handler(observed(build_app()))

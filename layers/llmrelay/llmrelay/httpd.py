@@ -125,6 +125,14 @@ class Request:
         return b"".join(parts)
 
 
+def _head(status: int, headers: list[tuple[str, str]] | None, *, chunked: bool) -> bytes:
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+    lines += [f"{name}: {value}" for name, value in headers or []]
+    if chunked:
+        lines.append("Transfer-Encoding: chunked")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
 class ResponseWriter:
     """Writes one response: :meth:`send` whole, or :meth:`start` / :meth:`write` / :meth:`end`
     chunked (each :meth:`write` is flushed to the socket at once)."""
@@ -138,11 +146,7 @@ class ResponseWriter:
     async def start(
         self, status: int, headers: list[tuple[str, str]] | None = None, *, chunked: bool = True
     ) -> None:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
-        lines += [f"{name}: {value}" for name, value in headers or []]
-        if chunked:
-            lines.append("Transfer-Encoding: chunked")
-        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self._writer.write(_head(status, headers, chunked=chunked))
         self.started = True
         await self._writer.drain()
 
@@ -165,11 +169,10 @@ class ResponseWriter:
     async def send(
         self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None
     ) -> None:
-        await self.start(
-            status, [*(headers or []), ("Content-Length", str(len(body)))], chunked=False
-        )
-        self._writer.write(body)
-        self.finished = True
+        length = ("Content-Length", str(len(body)))
+        # One write, so one system call (and one wake-up of the reader) per response.
+        self._writer.write(_head(status, [*(headers or []), length], chunked=False) + body)
+        self.started = self.finished = True
         await self._writer.drain()
 
     def abort(self) -> None:

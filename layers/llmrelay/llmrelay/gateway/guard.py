@@ -124,13 +124,13 @@ class _Buffer:
     def wake(self) -> None:
         _wake(self._waiter)
 
-    async def wait(self, timeout: float | None) -> None:
+    async def wait(self, wait_s: float | None) -> None:
         """Let the producer go on, then wait until an item is put, :meth:`wake` or
-        ``timeout`` seconds (``None``: no limit)."""
+        ``wait_s`` seconds (``None``: no limit)."""
         _wake(self._space)
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
-        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+        timer = None if wait_s is None else loop.call_later(wait_s, _wake, waiter)
         try:
             await waiter
         finally:

@@ -119,6 +119,7 @@ class Invocation:
         self.finished = False
         self.closed = False
         self.timed_out = False
+        self._passed_first = False
 
     async def push(self, item: RawItem) -> None:
         """Deliver one item (waits while the reader is behind; dropped once closed)."""
@@ -126,6 +127,10 @@ class Invocation:
             return
         self.finished = isinstance(item, ResponseEnded | InvocationFailed)
         await self._queue.put(item)
+        if isinstance(item, bytes) and not self._passed_first:
+            # The reader sends the answer's first bytes on before more of it is read in.
+            self._passed_first = True
+            await asyncio.sleep(0)
 
     def close(self) -> None:
         """The reader is gone: drop what is queued and whatever comes next."""
@@ -141,7 +146,11 @@ class Invocation:
             try:
                 if remaining <= 0:
                     raise TimeoutError
-                item = await asyncio.wait_for(self._queue.get(), remaining)
+                if not self._queue.empty():  # every chunk's path: no task, no timer
+                    item = self._queue.get_nowait()
+                else:
+                    async with asyncio.timeout(remaining):
+                        item = await self._queue.get()
             except TimeoutError:
                 self.timed_out = True
                 raise FunctionTimeout(self.timeout_s) from None

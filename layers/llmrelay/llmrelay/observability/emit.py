@@ -1,6 +1,6 @@
-"""Per invocation: one structured JSON log line (Powertools ``Logger``) and CloudWatch
-metrics in the Embedded Metric Format (Powertools ``EphemeralMetrics``: ``Metrics``
-without state shared with other instances), both on stdout, where
+"""Per invocation: one structured JSON log line (Powertools' Lambda log format) and
+CloudWatch metrics in the Embedded Metric Format (Powertools ``EphemeralMetrics``:
+``Metrics`` without state shared with other instances), both on stdout, where
 Lambda's log agent picks them up; EMF lines become metrics without any API call.
 
 Metrics, in namespace ``POWERTOOLS_METRICS_NAMESPACE`` (default ``LLMRelay``), with the
@@ -10,6 +10,13 @@ dimensions ``service``, ``provider`` and ``model`` (and again with ``service`` a
 ``ColdStart`` on a cold start. An error adds one ``Errors`` metric with the error's code
 as a fourth dimension. Requests that reach no provider and fail nothing (``/health``,
 the page) are logged, not measured.
+
+The log line is Powertools' ``LambdaPowertoolsFormatter`` (the JSON of its ``Logger``:
+``level``, ``location``, ``message``, ``timestamp``, ``service``, ``xray_trace_id``) on a
+logger of llmrelay's own: ``Logger()`` itself would configure the process-wide logger
+named after the service (``llmrelay``, also this package's logging namespace) and filter
+the root logger's handlers, which is not a library's call to make. The level is
+``POWERTOOLS_LOG_LEVEL`` (default ``INFO``).
 
 Powertools is imported when the first invocation ends, after its response: never before
 a first byte (a call that read its key from Secrets Manager has imported it anyway).
@@ -29,7 +36,8 @@ from llmrelay.observability.record import InvocationRecord
 from llmrelay.redact import redact
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
+    import logging
+
     from aws_lambda_powertools.metrics import EphemeralMetrics
 
 __all__ = ["DEFAULT_NAMESPACE", "DEFAULT_SERVICE", "Emitter"]
@@ -89,10 +97,22 @@ class Emitter:
             self._metrics(record)
 
     @cached_property
-    def logger(self) -> Logger:
-        from aws_lambda_powertools import Logger
+    def logger(self) -> logging.Logger:
+        import logging
 
-        return Logger(service=_service(), stream=cast(IO[str], _Stdout()))
+        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+        handler = logging.StreamHandler(cast(IO[str], _Stdout()))
+        handler.setFormatter(LambdaPowertoolsFormatter(service=_service()))
+        # Not registered with logging's manager: no parent, no global state touched.
+        logger = logging.Logger("llmrelay.requests")
+        logger.addHandler(handler)
+        level = os.environ.get("POWERTOOLS_LOG_LEVEL", "").strip().upper() or "INFO"
+        try:
+            logger.setLevel(level)
+        except ValueError:
+            logger.setLevel(logging.INFO)
+        return logger
 
     @cached_property
     def metrics(self) -> EphemeralMetrics:
@@ -105,7 +125,8 @@ class Emitter:
         from aws_lambda_powertools.metrics import MetricUnit
 
         provider = dimension_value(record.provider)
-        model = self._models.value(record.model, confirmed=record.confirmed)
+        raw_model = None if record.model is None else redact(record.model)
+        model = self._models.value(raw_model, confirmed=record.confirmed)
         count, millis = MetricUnit.Count, MetricUnit.Milliseconds
         metrics = self.metrics
         metrics.clear_metrics()  # nothing half-made by an earlier failure goes out with these

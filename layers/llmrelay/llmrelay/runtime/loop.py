@@ -8,6 +8,7 @@ so the clients an app caches, and their open connections, survive warm invocatio
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 from collections.abc import Awaitable, Mapping
@@ -43,8 +44,18 @@ async def serve(
             invocation = await api.next_invocation()
             await _invoke(api, handler, invocation, info)
             served += 1
+            if served == 1:
+                _cold_start_over()
     finally:
         api.close()
+
+
+def _cold_start_over() -> None:
+    """Collect garbage again (:func:`main` stopped it for the cold start), leaving out for
+    good what init and the first invocation built: it lives as long as the process."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 async def _invoke(
@@ -110,6 +121,11 @@ def main(max_invocations: int | None = None) -> int:
     if not address:
         log("ERROR", "AWS_LAMBDA_RUNTIME_API is not set: nothing to serve")
         return 2
+    # A cold start imports the handler, then the first invocation's SDK and boto3: hundreds
+    # of thousands of long-lived objects, which the garbage collector would otherwise scan
+    # over and over while they are being made (0.15 s of an OpenAI cold start, 0.3 s of an
+    # Anthropic one). Nothing is collected until the first invocation is over.
+    gc.disable()
     try:
         # One loop for the life of the process. The handler imports inside it, before the
         # first /next, so what it creates at import time belongs to the loop that serves.

@@ -1,0 +1,129 @@
+"""``python -m bench.emulator [TEMPLATE]``: llmrelay as ``make dev`` runs it, in a process
+of its own.
+
+The function-URL front, the Runtime API emulator and worker processes running the real exec
+wrapper, runtime loop and ``functions/chat/app.py`` (from ``template.yaml``), configured by
+the environment this process was given (upstream base URLs, the moto secret). One worker at
+a time, as the bench sends one request at a time. Commands: ``{"recycle": true}`` stops
+every worker, so the next request meets a cold start; ``{"ttft": "<request id>"}`` returns
+the time to first delta that the function itself logged for that invocation (its log line,
+forwarded from the worker's stdout), to tell the function's share from the emulator's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from bench.child import serve_commands
+from llmrelay.httpd import Request, ResponseWriter, serve
+from llmrelay.local.front import FunctionUrl
+from llmrelay.local.function import LocalFunction, find_template, local_function
+from llmrelay.local.pool import WorkerPool
+
+__all__ = ["main"]
+
+
+class _FunctionLogs(logging.Handler):
+    """Keeps ``ttft_ms`` from the function's per-invocation log lines, by request id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ttft: dict[str, float | None] = {}
+        self.arrived = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.args[-1] if isinstance(record.args, tuple) and record.args else ""
+        if not isinstance(text, str) or '"message":"request"' not in text:
+            return
+        try:
+            line = json.loads(text)
+        except ValueError:
+            return
+        with self.arrived:
+            self.ttft[str(line.get("function_request_id"))] = line.get("ttft_ms")
+            self.arrived.notify_all()
+
+    def wait_for(self, request_id: str, timeout_s: float = 2.0) -> float | None:
+        with self.arrived:
+            self.arrived.wait_for(lambda: request_id in self.ttft, timeout_s)
+            return self.ttft.pop(request_id, None)
+
+
+def _capture_function_logs() -> _FunctionLogs:
+    handler = _FunctionLogs()
+    logger = logging.getLogger("llmrelay.local")  # the worker's stdout, line by line
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return handler
+
+
+class _Emulator:
+    def __init__(self, function: LocalFunction) -> None:
+        self.function = function
+        self.pool = WorkerPool(function.spec, concurrency=1)
+        self.front = FunctionUrl(self.pool, 0)
+        self.server: asyncio.Server | None = None
+
+    async def handle(self, request: Request, response: ResponseWriter) -> None:
+        await self.front(request, response)
+
+    async def recycle(self) -> None:
+        old, self.pool = self.pool, WorkerPool(self.function.spec, concurrency=1)
+        self.front.pool = self.pool
+        await old.close()
+
+    async def stop(self) -> None:
+        """Stop the workers, then every connection still open (the client's kept-alive)."""
+        await self.pool.close()
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _serve(function: LocalFunction) -> _Emulator:
+    emulator = _Emulator(function)
+    emulator.server = await serve(emulator.handle, "127.0.0.1", 0)
+    emulator.front.port = int(emulator.server.sockets[0].getsockname()[1])
+    return emulator
+
+
+def main() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    template = Path(sys.argv[1]) if len(sys.argv) > 1 else find_template()
+    with local_function(template) as function:
+        emulator = asyncio.run_coroutine_threadsafe(_serve(function), loop).result(30)
+        logs = _capture_function_logs()
+
+        def handle(command: dict[str, Any]) -> Any:
+            if command.get("recycle"):
+                asyncio.run_coroutine_threadsafe(emulator.recycle(), loop).result(30)
+                return {"ok": True}
+            if "ttft" in command:
+                return {"ttft_ms": logs.wait_for(str(command["ttft"]))}
+            return {"error": f"unknown command {command!r}"}
+
+        try:
+            serve_commands({"port": emulator.front.port}, handle)
+        finally:
+            if emulator.server is not None:
+                emulator.server.close()
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+
+
+if __name__ == "__main__":
+    main()
