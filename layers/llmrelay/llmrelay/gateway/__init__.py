@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from llmrelay.config import Settings
 from llmrelay.gateway.access import protect
-from llmrelay.gateway.chat_route import ChatRoute, StreamFn
+from llmrelay.gateway.chat_route import NATIVE_DIALECT
+from llmrelay.gateway.dialect import AskT, Dialect
+from llmrelay.gateway.dialect_route import DialectRoute, StreamFn
 from llmrelay.gateway.health import Health
 from llmrelay.gateway.models_route import ModelList
-from llmrelay.gateway.openai_route import OpenAIChatRoute
+from llmrelay.gateway.openai_route import OPENAI_DIALECT
 from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.page import Page
 from llmrelay.gateway.router import Handler, Route, Router
-from llmrelay.gateway.vercel_route import VercelChatRoute
+from llmrelay.gateway.vercel_route import VERCEL_DIALECT
 from llmrelay.http import App
 from llmrelay.models import ChatRequest
 from llmrelay.resilience import AnswerStream, stream_resilient
@@ -51,19 +53,21 @@ def build_app(
     ``LLMRELAY_*`` environment), ``settings`` and ``secrets`` (the process-wide ones),
     ``stream`` (the provider layer, :func:`llmrelay.stream_resilient`).
 
-    Every dialect's route gets the same ``stream``, ``options`` and ``settings``, and shares
-    :mod:`llmrelay.gateway.answer` (guard, deadline, the wait for the first item)."""
+    Every chat route is one :class:`~llmrelay.gateway.dialect_route.DialectRoute` with the
+    same ``stream``, ``options`` and ``settings``; only its dialect differs."""
     options = options or GatewayOptions.from_env()
     stream = stream or _provider_stream(settings, secrets)
+
+    def chat(path: str, dialect: Dialect[AskT]) -> Route:
+        return Route("POST", path, DialectRoute(dialect, stream, options, settings=settings))
+
     router = Router(
         [
-            Route("POST", "/chat", ChatRoute(stream, options, settings=settings)),
+            chat("/chat", NATIVE_DIALECT),
             Route("GET", "/health", Health(options.version)),
-            Route(
-                "POST", "/v1/chat/completions", OpenAIChatRoute(stream, options, settings=settings)
-            ),
+            chat("/v1/chat/completions", OPENAI_DIALECT),
             Route("GET", "/v1/models", ModelList(settings=settings, secrets=secrets)),
-            Route("POST", "/api/chat", VercelChatRoute(stream, options, settings=settings)),
+            chat("/api/chat", VERCEL_DIALECT),
             Route("GET", "/", Page()),
         ]
     )

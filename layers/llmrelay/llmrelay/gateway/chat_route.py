@@ -1,6 +1,7 @@
 """``POST /chat``: the native dialect, streaming SSE by default, batch JSON on request.
 
-When the response starts: the request is checked first (size, JSON, fields, model) and
+:data:`NATIVE_DIALECT` is what :class:`~llmrelay.gateway.dialect_route.DialectRoute` needs
+to speak it. When the response starts: the request is checked first (size, JSON, fields, model) and
 any problem there is a 4xx JSON error. Then the provider stream is started and the
 handler *waits for its first item* (:func:`~llmrelay.gateway.answer.start_answer`) before
 returning the response, so a failure before any text (missing key, upstream 401/429/5xx,
@@ -18,28 +19,20 @@ before answering, so every failure, even one after some text, gets its HTTP stat
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 
-from llmrelay.chat import route
-from llmrelay.config import Settings
-from llmrelay.errors import LLMRelayError
-from llmrelay.events import Failure
-from llmrelay.gateway.answer import Started, answer_meta, gather, start_answer, stream_frames
-from llmrelay.gateway.body import read_json
-from llmrelay.gateway.options import GatewayOptions
-from llmrelay.gateway.responses import JSON_HEADERS, error_response, sse_response
-from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
+from llmrelay.events import Finish
+from llmrelay.gateway.answer import Encoder
+from llmrelay.gateway.dialect import Arrival, ChatAsk, Dialect
+from llmrelay.gateway.responses import error_response
+from llmrelay.http import HttpRequest
 from llmrelay.models import ChatRequest
 from llmrelay.protocols.base import StreamMeta
 from llmrelay.protocols.batch import encode_answer
 from llmrelay.protocols.native import encode_native
-from llmrelay.resilience.watch import AnswerStream
 
-__all__ = ["ChatRoute", "StreamFn", "accepted_media_types", "wants_batch"]
-
-StreamFn = Callable[[ChatRequest], AnswerStream]
+__all__ = ["NATIVE_DIALECT", "accepted_media_types", "wants_batch"]
 
 
 def _refused(params: Iterable[str]) -> bool:
@@ -72,48 +65,19 @@ def wants_batch(request: HttpRequest, chat: ChatRequest) -> bool:
     return "application/json" in types and "text/event-stream" not in types
 
 
-async def _batch_response(meta: StreamMeta, started: Started) -> HttpResponse:
-    answer = await gather(started)
-    if isinstance(answer.outcome, Failure):
-        return error_response(answer.outcome.error)
-    body = encode_answer(meta, answer.text, answer.outcome)
-    return HttpResponse(200, dict(JSON_HEADERS), body)
+def _parse(request: HttpRequest, body: object) -> ChatAsk:
+    chat = ChatRequest.parse(body)
+    return ChatAsk(chat, stream=not wants_batch(request, chat))
 
 
-class ChatRoute:
-    """The ``POST /chat`` handler. ``stream`` starts the provider stream for a request
-    (:func:`llmrelay.stream_resilient` in production); ``clock`` times ``ttft_ms`` and
-    ``total_ms`` from the request's arrival, ``wall_clock`` gives ``meta.created``."""
+def _encoder(ask: ChatAsk, meta: StreamMeta, arrival: Arrival) -> Encoder:
+    return partial(encode_native, meta, started=arrival.at, clock=arrival.clock)
 
-    def __init__(
-        self,
-        stream: StreamFn,
-        options: GatewayOptions,
-        *,
-        settings: Settings | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._stream = stream
-        self._options = options
-        self._settings = settings
-        self._clock = clock
-        self._wall_clock = wall_clock
 
-    async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
-        arrived = self._clock()
-        try:
-            chat = ChatRequest.parse(read_json(request, self._options.max_body_bytes))
-            where = route(chat, self._settings)
-            upstream = self._stream(chat)
-        except LLMRelayError as error:
-            return error_response(error)
-        batch = wants_batch(request, chat)
-        meta = answer_meta(request, context, where, self._wall_clock())
-        started = await start_answer(upstream, context, meta, self._options, heartbeats=not batch)
-        if isinstance(started, Failure):
-            return error_response(started.error)
-        if batch:
-            return await _batch_response(started.meta, started)
-        encode = partial(encode_native, started.meta, started=arrived, clock=self._clock)
-        return sse_response(stream_frames(started, encode))
+def _batch(ask: ChatAsk, meta: StreamMeta, text: str, finish: Finish) -> bytes:
+    return encode_answer(meta, text, finish)
+
+
+NATIVE_DIALECT: Dialect[ChatAsk] = Dialect(
+    parse=_parse, error=error_response, encoder=_encoder, batch=_batch
+)

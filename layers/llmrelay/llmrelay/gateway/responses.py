@@ -44,5 +44,8 @@ def error_response(error: LLMRelayError, headers: Mapping[str, str] | None = Non
     return HttpResponse(error.status, {**JSON_HEADERS, **extra}, encode_error(error))
 
 
-def sse_response(body: AsyncIterator[bytes], status: int = 200) -> HttpResponse:
-    return HttpResponse(status, dict(SSE_HEADERS), body)
+def sse_response(
+    body: AsyncIterator[bytes], status: int = 200, *, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    """An event stream; ``headers`` add to (or override) :data:`SSE_HEADERS`."""
+    return HttpResponse(status, {**SSE_HEADERS, **(headers or {})}, body)
