@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from llmrelay.errors import ConfigurationError
 from llmrelay.gateway import GatewayOptions
 
 VALID = [
@@ -26,15 +27,15 @@ def test_options_come_from_the_environment(env: dict[str, str], expected: Gatewa
 
 
 INVALID = [
-    pytest.param({"LLMRELAY_DEADLINE_MARGIN_MS": "soon"}, "whole number", id="not-a-number"),
-    pytest.param({"LLMRELAY_PING_INTERVAL_MS": "-1"}, "negative", id="negative"),
-    pytest.param({"LLMRELAY_MAX_BODY_BYTES": "1.5"}, "whole number", id="fraction"),
+    pytest.param({"LLMRELAY_DEADLINE_MARGIN_MS": "soon"}, "must be an integer", id="not-a-number"),
+    pytest.param({"LLMRELAY_PING_INTERVAL_MS": "-1"}, "must be at least 0", id="negative"),
+    pytest.param({"LLMRELAY_MAX_BODY_BYTES": "1.5"}, "must be an integer", id="fraction"),
 ]
 
 
 @pytest.mark.parametrize(("env", "message"), INVALID)
 def test_a_bad_option_fails_at_start_naming_the_variable(env: dict[str, str], message: str) -> None:
-    with pytest.raises(ValueError, match=message) as caught:
+    with pytest.raises(ConfigurationError, match=message) as caught:
         GatewayOptions.from_env(env)
     assert next(iter(env)) in str(caught.value)
 

@@ -10,12 +10,13 @@ from functools import cache
 
 from llmrelay.errors import ConfigurationError
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "env_int", "get_settings"]
 
 _ECHO_MODEL = "echo/echo"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    """The whole number in ``name`` (``default`` when unset or blank), at least ``minimum``."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -114,19 +115,21 @@ class Settings:
             # With no secret there are no keys: only the offline echo provider can answer.
             default_model=default_model or _ECHO_MODEL,
             echo_delay_ms=_float(env, "LLMRELAY_ECHO_DELAY_MS", 0.0),
-            max_content_chars=_int(env, "LLMRELAY_MAX_CONTENT_CHARS", 10_000),
-            max_messages=_int(env, "LLMRELAY_MAX_MESSAGES", 100),
-            max_tokens_ceiling=_int(env, "LLMRELAY_MAX_TOKENS_CEILING", 4096),
-            secret_max_age_s=_int(env, "LLMRELAY_SECRET_MAX_AGE_S", 300, minimum=0),
+            max_content_chars=env_int(env, "LLMRELAY_MAX_CONTENT_CHARS", 10_000),
+            max_messages=env_int(env, "LLMRELAY_MAX_MESSAGES", 100),
+            max_tokens_ceiling=env_int(env, "LLMRELAY_MAX_TOKENS_CEILING", 4096),
+            secret_max_age_s=env_int(env, "LLMRELAY_SECRET_MAX_AGE_S", 300, minimum=0),
             upstream_connect_timeout_s=_float(env, "LLMRELAY_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
             upstream_read_timeout_s=_float(env, "LLMRELAY_UPSTREAM_READ_TIMEOUT_S", 60.0),
-            retry_attempts=_int(env, "LLMRELAY_RETRY_ATTEMPTS", 2, minimum=0),
-            retry_base_ms=_int(env, "LLMRELAY_RETRY_BASE_MS", 250, minimum=0),
-            retry_max_backoff_ms=_int(env, "LLMRELAY_RETRY_MAX_BACKOFF_MS", 4000, minimum=0),
-            retry_after_max_ms=_int(env, "LLMRELAY_RETRY_AFTER_MAX_MS", 10_000, minimum=0),
-            first_token_timeout_ms=_int(env, "LLMRELAY_FIRST_TOKEN_TIMEOUT_MS", 20_000, minimum=0),
-            idle_timeout_ms=_int(env, "LLMRELAY_IDLE_TIMEOUT_MS", 30_000, minimum=0),
-            total_timeout_ms=_int(env, "LLMRELAY_TOTAL_TIMEOUT_MS", 0, minimum=0),
+            retry_attempts=env_int(env, "LLMRELAY_RETRY_ATTEMPTS", 2, minimum=0),
+            retry_base_ms=env_int(env, "LLMRELAY_RETRY_BASE_MS", 250, minimum=0),
+            retry_max_backoff_ms=env_int(env, "LLMRELAY_RETRY_MAX_BACKOFF_MS", 4000, minimum=0),
+            retry_after_max_ms=env_int(env, "LLMRELAY_RETRY_AFTER_MAX_MS", 10_000, minimum=0),
+            first_token_timeout_ms=env_int(
+                env, "LLMRELAY_FIRST_TOKEN_TIMEOUT_MS", 20_000, minimum=0
+            ),
+            idle_timeout_ms=env_int(env, "LLMRELAY_IDLE_TIMEOUT_MS", 30_000, minimum=0),
+            total_timeout_ms=env_int(env, "LLMRELAY_TOTAL_TIMEOUT_MS", 0, minimum=0),
             fallbacks=_fallbacks(env),
             contexts=_contexts(env),
             environ=env,

@@ -6,24 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from llmrelay.config import env_int
+
 __all__ = ["GatewayOptions"]
 
 # The function URL refuses request payloads over 6 MB before Lambda runs; the same cap here
 # keeps `llmrelay dev` and direct invocations honest.
 _SIX_MB = 6 * 1024 * 1024
-
-
-def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +32,8 @@ class GatewayOptions:
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayOptions:
         env = os.environ if env is None else env
         return cls(
-            deadline_margin_ms=_non_negative_int(env, "LLMRELAY_DEADLINE_MARGIN_MS", 300),
-            ping_interval_ms=_non_negative_int(env, "LLMRELAY_PING_INTERVAL_MS", 10_000),
-            max_body_bytes=_non_negative_int(env, "LLMRELAY_MAX_BODY_BYTES", _SIX_MB),
+            deadline_margin_ms=env_int(env, "LLMRELAY_DEADLINE_MARGIN_MS", 300, minimum=0),
+            ping_interval_ms=env_int(env, "LLMRELAY_PING_INTERVAL_MS", 10_000, minimum=0),
+            max_body_bytes=env_int(env, "LLMRELAY_MAX_BODY_BYTES", _SIX_MB, minimum=0),
             version=env.get("LLMRELAY_VERSION", "").strip() or None,
         )
