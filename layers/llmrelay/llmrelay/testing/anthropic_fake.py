@@ -157,11 +157,11 @@ class FakeAnthropic(FakeUpstream):
         await self.write_event(response, _sse("content_block_start", block), reply)
         await self.write_event(response, _sse("ping", {"type": "ping"}), reply)
         for index, piece in enumerate(reply.pieces):
-            if await self._fault_before(response, reply, index):
+            if await self.fault_mid_stream(response, reply, index):
                 return
             delta = {"type": "content_block_delta", "index": 0, "delta": _text_delta(piece)}
             await self.write_event(response, _sse("content_block_delta", delta), reply)
-        if await self._fault_before(response, reply, len(reply.pieces)):
+        if await self.fault_mid_stream(response, reply, len(reply.pieces)):
             return
         await self._finish(response, reply)
 
@@ -179,19 +179,8 @@ class FakeAnthropic(FakeUpstream):
         await self.write_event(response, _sse("message_stop", {"type": "message_stop"}), reply)
         await response.end()
 
-    async def _fault_before(self, response: ResponseWriter, reply: Reply, index: int) -> bool:
-        """Anthropic's own shapes for the malformed and in-stream faults; the base class
-        handles stall and cut. ``True`` means the stream is over."""
-        fault = reply.fault
-        if fault is None or index != fault.after_chunks:
-            return False
-        if fault.kind == "malformed":
-            await response.write(_MALFORMED)
-            await response.end()
-            return True
-        if fault.kind == "in_stream_error":
-            document = _error_document(fault.error_type, fault.message)
-            await self.write_event(response, _sse("error", document), reply)
-            await response.end()
-            return True
-        return await self.fault_mid_stream(response, reply, index)
+    malformed_event = _MALFORMED
+
+    def in_stream_error(self, fault: Fault) -> bytes:
+        """Anthropic's ``event: error`` on the 200 stream (how overloaded_error arrives)."""
+        return _sse("error", _error_document(fault.error_type, fault.message))

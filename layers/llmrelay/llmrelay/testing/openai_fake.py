@@ -174,11 +174,11 @@ class FakeOpenAI(FakeUpstream):
         first = self._choice({"role": "assistant", "content": "", "refusal": None})
         await self.write_event(response, self._chunk(ident, model, [first], **extra), reply)
         for index, piece in enumerate(reply.pieces):
-            if await self._fault_before(response, reply, index):
+            if await self.fault_mid_stream(response, reply, index):
                 return
             chunk = self._chunk(ident, model, [self._choice({"content": piece})], **extra)
             await self.write_event(response, chunk, reply)
-        if await self._fault_before(response, reply, len(reply.pieces)):
+        if await self.fault_mid_stream(response, reply, len(reply.pieces)):
             return
         last = self._choice({}, reply.finish_reason)
         await self.write_event(response, self._chunk(ident, model, [last], **extra), reply)
@@ -188,21 +188,7 @@ class FakeOpenAI(FakeUpstream):
         await self.write_event(response, b"data: [DONE]\n\n", reply)
         await response.end()
 
-    async def _fault_before(self, response: ResponseWriter, reply: Reply, index: int) -> bool:
-        """The OpenAI shapes of the malformed and in-stream faults; the base class handles
-        stall and cut. ``True`` means the stream is over."""
-        fault = reply.fault
-        if fault is None or index != fault.after_chunks:
-            return False
-        if fault.kind == "malformed":
-            await response.write(_MALFORMED)
-            await response.end()
-            return True
-        if fault.kind == "in_stream_error":
-            await self.write_event(response, self.in_stream_error(fault), reply)
-            await response.end()
-            return True
-        return await self.fault_mid_stream(response, reply, index)
+    malformed_event = _MALFORMED
 
     def in_stream_error(self, fault: Fault) -> bytes:
         """The event an upstream sends when it fails after the 200 head."""

@@ -122,10 +122,21 @@ class FakeUpstream(ServerThread):
             response.abort()
             return True
         if fault.kind == "malformed":
-            await response.write(b'data: {"id": "broken", "choices": [\n\n')
+            await response.write(self.malformed_event)
+            await response.end()
+            return True
+        if fault.kind == "in_stream_error":
+            await self.write_event(response, self.in_stream_error(fault), reply)
             await response.end()
             return True
         return False
+
+    # A line the provider's SDK must fail to parse (each SDK skips different garbage).
+    malformed_event = b'data: {"id": "broken", "choices": [\n\n'
+
+    def in_stream_error(self, fault: Fault) -> bytes:
+        """The event the provider sends when it fails after the 200 head."""
+        raise NotImplementedError
 
     def error_body(self, fault: Fault) -> str:
         """The provider's JSON error document for a status fault."""
