@@ -30,13 +30,13 @@ _KEYS = {
 def measure(provider: str) -> str:
     """One line of figures for ``provider``, measured in this (fresh) process."""
     began = time.perf_counter()
-    from llmrelay import ChatRequest, stream_chat
+    from llmrelay import ChatRequest, Message, stream_chat
     from llmrelay.config import Settings
     from llmrelay.secrets import StaticSecrets
 
     imported = time.perf_counter() - began
     model, fake_name = PROVIDERS[provider]
-    request = ChatRequest(model=model, messages=[{"role": "user", "content": "hi there"}])
+    request = ChatRequest(model=model, messages=[Message(role="user", content="hi there")])
     secrets = StaticSecrets(_KEYS)
 
     async def call(settings: Settings) -> float:
