@@ -218,6 +218,19 @@ async def test_a_streamed_response_reaches_the_client_before_it_ends() -> None:
         assert await client.trailers() == {"x-status": "done"}
 
 
+async def test_the_first_body_bytes_can_go_out_with_the_head() -> None:
+    async def handle(request: Request, response: ResponseWriter) -> None:
+        await response.start(200, [("Content-Type", "text/plain")], first=b"one")
+        await response.write(b"two")
+        await response.end()
+
+    async with running(handle) as connect, connect() as client:
+        await client.send(b"GET / HTTP/1.1\r\n\r\n")
+        status, headers = await client.head()
+        assert (status, headers["transfer-encoding"]) == (200, "chunked")
+        assert [await client.chunk() for _ in range(3)] == [b"one", b"two", b""]
+
+
 async def test_abort_cuts_the_connection_mid_response() -> None:
     async def handle(request: Request, response: ResponseWriter) -> None:
         await response.start(200)

@@ -34,8 +34,9 @@ _SCRUBBED = {
 }
 
 # A function that misbehaves on request (the real gateway never does): /hang answers nothing,
-# /drip streams past any deadline, /fail and /fail-midway raise, /crash exits, /env, /ids and
-# /echo show what it was given; anything else answers its pid.
+# /drip streams past any deadline, /linger works on long after its response, /fail and
+# /fail-midway raise, /crash exits, /env, /ids and /echo show what it was given; anything
+# else answers its pid.
 TEST_FUNCTION = """
 import asyncio
 import json
@@ -56,6 +57,25 @@ async def _fail_midway():
     raise RuntimeError("failed after the first byte")
 
 
+class _Lingering:  # a body whose closing, after the response, goes on for a minute
+
+    def __init__(self):
+        self._sent = False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if self._sent:
+            raise StopAsyncIteration
+        self._sent = True
+        return b"answered\\n"
+
+    async def aclose(self):
+        print("still at work after the response", flush=True)
+        await asyncio.sleep(60)
+
+
 def _json(document):
     return HttpResponse(200, {"content-type": "application/json"}, json.dumps(document).encode())
 
@@ -69,6 +89,8 @@ async def app(request, context):
         raise RuntimeError("failed before the first byte")
     if request.path == "/fail-midway":
         return HttpResponse(200, {"content-type": "text/plain"}, _fail_midway())
+    if request.path == "/linger":
+        return HttpResponse(200, {"content-type": "text/plain"}, _Lingering())
     if request.path == "/crash":
         os._exit(3)
     if request.path == "/env":

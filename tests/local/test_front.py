@@ -7,15 +7,21 @@ import asyncio
 import contextlib
 import itertools
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 
+from llmrelay.httpd import Request, ResponseWriter
 from llmrelay.local.dev import DevOptions, Gateway, running_gateway
+from llmrelay.local.front import FunctionUrl
 from llmrelay.local.function import local_function
+from llmrelay.local.pool import WorkerPool
+from llmrelay.local.workers import WorkerSpec
 from llmrelay.testing.openai_fake import FakeOpenAI, bearer_of
 
 from .conftest import ROOT, clean_environment, pid_alive
@@ -25,6 +31,64 @@ pytestmark = pytest.mark.e2e
 
 TWELVE_WORDS = "one two three four five six seven eight nine ten eleven twelve"
 TEMPLATE = ROOT / "template.yaml"
+
+# A runtime that answers its one invocation as scripted, on raw sockets: the prelude, then
+# the body's first bytes GAP_S seconds later (0: in the same send), more, and the end.
+SCRIPTED_RUNTIME = r"""
+import json
+import os
+import socket
+import time
+
+host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
+gap_s = float(os.environ["GAP_S"])
+base = "/2018-06-01/runtime/invocation"
+
+
+def chunk(data):
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def send(connection, data):
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    connection.sendall(data)
+
+
+def reply_head(connection):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += connection.recv(65536)
+    return head.decode("latin-1")
+
+
+def next_event():
+    connection = socket.create_connection((host, int(port)))
+    send(connection, f"GET {base}/next HTTP/1.1\r\nHost: rapi\r\n\r\n".encode())
+    for line in reply_head(connection).split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "lambda-runtime-aws-request-id":
+            return value.strip()
+
+
+request_id = next_event()
+prelude = json.dumps({"statusCode": 200, "headers": {"content-type": "text/plain"}})
+head = (
+    f"POST {base}/{request_id}/response HTTP/1.1\r\nHost: rapi\r\n"
+    "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+    "Content-Type: application/vnd.awslambda.http-integration-response\r\n\r\n"
+).encode() + chunk(prelude.encode() + b"\0" * 8)
+connection = socket.create_connection((host, int(port)))
+if gap_s:
+    send(connection, head)
+    time.sleep(gap_s)
+    send(connection, chunk(b"first"))
+else:
+    send(connection, head + chunk(b"first"))
+time.sleep(0.05)
+send(connection, chunk(b"second") + b"0\r\n\r\n")
+reply_head(connection)
+next_event()
+"""
 
 
 @contextlib.asynccontextmanager
@@ -44,6 +108,44 @@ async def gateway(
         options = DevOptions(port=0, concurrency=concurrency, queue_timeout_s=queue_timeout_s)
         async with running_gateway(fn, options) as running:
             yield running
+
+
+class _Wire:
+    """The client's connection as the front writes to it: each write, and when."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[float, bytes]] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append((time.monotonic(), bytes(data)))
+
+    async def drain(self) -> None:
+        return None
+
+
+async def _relay_scripted(tmp_path: Path, gap_s: float) -> list[tuple[float, bytes]]:
+    """One GET through the front to a worker running :data:`SCRIPTED_RUNTIME`."""
+    script = tmp_path / "runtime.py"
+    script.write_text(SCRIPTED_RUNTIME, encoding="utf-8")
+    spec = WorkerSpec(
+        command=(sys.executable, str(script)),
+        environment=clean_environment({"GAP_S": str(gap_s)}),
+        cwd=tmp_path,
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:Scripted",
+        timeout_s=5.0,
+    )
+    pool = WorkerPool(spec, concurrency=1)
+    request_body = asyncio.StreamReader()
+    request_body.feed_eof()
+    wire = _Wire()
+    try:
+        await FunctionUrl(pool, 0)(
+            Request("GET", "/", {}, request_body),
+            ResponseWriter(cast(asyncio.StreamWriter, wire)),
+        )
+    finally:
+        await pool.close()
+    return wire.writes
 
 
 @pytest.fixture
@@ -79,6 +181,24 @@ async def test_the_prelude_sets_status_and_headers(client: httpx.AsyncClient) ->
     assert stream.headers["x-amzn-requestid"]
     assert [event.name for event in stream.events] == ["meta", "delta", "delta", "delta", "done"]
     assert stream.text == "hello streaming world"
+
+
+async def test_the_head_leaves_with_the_body_s_first_bytes_when_they_are_at_hand(
+    tmp_path: Path,
+) -> None:
+    writes = [data for _, data in await _relay_scripted(tmp_path, gap_s=0)]
+    head, _, first = writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert first == b"5\r\nfirst\r\n"
+    assert b"".join(writes[1:]) == b"6\r\nsecond\r\n0\r\n\r\n"
+
+
+async def test_the_head_does_not_wait_for_first_bytes_that_are_not_there(tmp_path: Path) -> None:
+    (head_at, head), (first_at, first), *_ = await _relay_scripted(tmp_path, gap_s=0.3)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert head.endswith(b"\r\n\r\n")
+    assert first == b"5\r\nfirst\r\n"
+    assert first_at - head_at > 0.2  # sent as soon as it came, not with the first bytes
 
 
 async def test_parallel_streams_each_get_their_own_worker(client: httpx.AsyncClient) -> None:

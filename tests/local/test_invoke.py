@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,12 @@ def _deltas(stdout: str) -> str:
     return "".join(json.loads(data).get("text", "") for data in datas if '"text"' in data)
 
 
+def _worker_documents(err: str) -> list[dict[str, Any]]:
+    """The JSON lines the worker wrote, as forwarded: ``HH:MM:SS   [pid N] {...}``."""
+    lines = [line.partition("] ")[2] for line in err.splitlines() if "[pid " in line]
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
 def _event_file(tmp_path: Path, method: str, target: str, body: bytes = b"") -> str:
     event = build_event(IncomingRequest(method, target, {"content-type": "application/json"}, body))
     path = tmp_path / "event.json"
@@ -43,6 +50,36 @@ def test_the_chat_stream_event_prints_the_stream(capfd: pytest.CaptureFixture[st
     status = next(line for line in err.splitlines() if line.startswith("HTTP "))
     assert status.startswith("HTTP 200 | content-type: text/event-stream")
     assert "REPORT RequestId: " in err
+
+
+def test_the_functions_log_line_and_metrics_are_printed_before_the_report(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["invoke", str(ROOT / "events" / "chat-stream.json"), "--template", TEMPLATE]) == 0
+    err = capfd.readouterr().err
+    report = re.search(r"^REPORT RequestId: (\S+) ", err, re.MULTILINE)
+    assert report is not None
+    documents = _worker_documents(err[: report.start()])
+    [log] = [document for document in documents if document.get("message") == "request"]
+    assert log["function_request_id"] == report.group(1)
+    assert (log["status"], log["provider"], log["output_tokens"]) == (200, "echo", 3)
+    [metrics] = [document for document in documents if "_aws" in document]
+    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LLMRelay"
+    assert (metrics["Requests"], metrics["OutputTokens"]) == ([1.0], [3.0])
+
+
+def test_work_after_the_response_is_waited_for_up_to_the_timeout(
+    test_function: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    event = _event_file(tmp_path, "GET", "/linger")
+    assert main(["invoke", event, "--template", str(test_function), "--timeout", "1"]) == 0
+    out, err = capfd.readouterr()
+    assert out == "answered\n"
+    assert "still at work after the response" in err
+    assert "still at work 1.00 s after its response: stopped" in err
+    duration = re.search(r"Duration: (\d+) ms", err)
+    assert duration is not None
+    assert 950 <= int(duration.group(1)) < 1900  # the 1 s timeout bounds it, not the 2 s
 
 
 def test_the_body_is_printed_as_it_arrives(tmp_path: Path) -> None:

@@ -202,6 +202,23 @@ async def test_the_runtime_comes_back_for_the_next_invocation(api: RuntimeApi) -
     assert reply.headers["lambda-runtime-aws-request-id"] == second.request_id != first.request_id
 
 
+async def test_the_runtime_is_idle_only_once_it_asks_for_the_next_event(api: RuntimeApi) -> None:
+    first, _ = await _next(api)
+    await call(api.address, "POST", f"/invocation/{first.request_id}/response", b"{}")
+    assert not await api.wait_idle(0.05)  # answered, but still at work (logs, metrics)
+    poll = asyncio.create_task(call(api.address, "GET", "/invocation/next"))
+    assert await api.wait_idle(2)
+    api.submit(Invocation(EVENT, 5))
+    await asyncio.wait_for(poll, 5)
+    assert not await api.wait_idle(0.05)
+
+
+async def test_a_runtime_that_exits_is_idle(api: RuntimeApi) -> None:
+    await _next(api)
+    await api.runtime_exited(1)
+    assert await api.wait_idle(0)
+
+
 async def test_an_init_error_fails_the_start(api: RuntimeApi) -> None:
     document = json.dumps(
         {"errorType": "Runtime.ImportModuleError", "errorMessage": "No module named 'app'"}

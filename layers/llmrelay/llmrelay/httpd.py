@@ -133,6 +133,10 @@ def _head(status: int, headers: list[tuple[str, str]] | None, *, chunked: bool) 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
 class ResponseWriter:
     """Writes one response: :meth:`send` whole, or :meth:`start` / :meth:`write` / :meth:`end`
     chunked (each :meth:`write` is flushed to the socket at once)."""
@@ -144,15 +148,23 @@ class ResponseWriter:
         self.keep_alive = True
 
     async def start(
-        self, status: int, headers: list[tuple[str, str]] | None = None, *, chunked: bool = True
+        self,
+        status: int,
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        chunked: bool = True,
+        first: bytes = b"",
     ) -> None:
-        self._writer.write(_head(status, headers, chunked=chunked))
+        """Send the head; with ``first``, the body's first bytes in the same write (one
+        system call, one wake-up of the reader)."""
+        head = _head(status, headers, chunked=chunked)
+        self._writer.write(head + _chunk(first) if chunked and first else head + first)
         self.started = True
         await self._writer.drain()
 
     async def write(self, data: bytes) -> None:
         if data:
-            self._writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self._writer.write(_chunk(data))
             await self._writer.drain()
 
     async def write_raw(self, data: bytes) -> None:

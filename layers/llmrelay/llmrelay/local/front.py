@@ -45,13 +45,16 @@ async def _send_error(
 
 
 class _Client:
-    """The client side of one response; once the client is gone, writes are dropped."""
+    """The client side of one response; once the client is gone, writes are dropped.
+    The head waits for the body's first bytes, to leave with them in one write, but only
+    while they are at hand: :meth:`flush` sends it before the answer is waited for."""
 
     def __init__(self, response: ResponseWriter, head_only: bool) -> None:
         self.response = response
         self.head_only = head_only
         self.gone = False
         self.status = 502
+        self._head: tuple[int, Headers] | None = None
 
     async def start(self, head: ResponseHead, extra: Headers) -> None:
         self.status = head.status
@@ -60,15 +63,29 @@ class _Client:
         if self.head_only:
             await self._guard(self.response.send(head.status, b"", headers))
         else:
-            await self._guard(self.response.start(head.status, headers))
+            self._head = (head.status, headers)
+
+    async def flush(self) -> None:
+        """Send the head if it is still held back."""
+        if self._head is not None:
+            await self._send_head(b"")
 
     async def write(self, data: bytes) -> None:
-        if not self.head_only:
+        if self._head is not None:
+            await self._send_head(data)
+        elif not self.head_only:
             await self._guard(self.response.write(data))
 
     async def end(self) -> None:
         if not self.head_only:
+            await self.flush()
             await self._guard(self.response.end())
+
+    async def _send_head(self, first: bytes) -> None:
+        assert self._head is not None
+        status, headers = self._head
+        self._head = None
+        await self._guard(self.response.start(status, headers, first=first))
 
     async def _guard(self, action: Coroutine[object, object, None]) -> None:
         if self.gone:
@@ -157,7 +174,8 @@ class FunctionUrl:
         ]
         client = _Client(response, head_only=method == "HEAD")
         try:
-            return await _forward(decode_response(invocation.items()), client, extra)
+            items = invocation.items(idle=client.flush)
+            return await _forward(decode_response(items), client, extra)
         except FunctionTimeout as exc:
             invocation.close()
             _log.warning("%s (request %s)", exc, invocation.request_id)

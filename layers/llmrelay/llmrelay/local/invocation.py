@@ -14,12 +14,13 @@ import binascii
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 __all__ = [
     "FunctionError",
     "FunctionTimeout",
+    "Idle",
     "Invocation",
     "InvocationFailed",
     "RawItem",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 _QUEUE_ITEMS = 64
+_PRELUDE_END = b"\0" * 8
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class InvocationFailed:
 
 
 RawItem = ResponseStarted | bytes | ResponseEnded | InvocationFailed
+Idle = Callable[[], Awaitable[None]]
 
 
 def _trace_id(now_s: float) -> str:
@@ -121,14 +124,21 @@ class Invocation:
         self.timed_out = False
         self._passed_first = False
 
+    @property
+    def remaining_s(self) -> float:
+        """Seconds left before the deadline (0 once past it)."""
+        return max(0.0, self._deadline - time.monotonic())
+
     async def push(self, item: RawItem) -> None:
         """Deliver one item (waits while the reader is behind; dropped once closed)."""
         if self.closed or self.finished:
             return
         self.finished = isinstance(item, ResponseEnded | InvocationFailed)
         await self._queue.put(item)
-        if isinstance(item, bytes) and not self._passed_first:
+        if isinstance(item, bytes) and not self._passed_first and not item.endswith(_PRELUDE_END):
             # The reader sends the answer's first bytes on before more of it is read in.
+            # A function URL prelude (the chunk that ends with its 8 NULs) is not the answer:
+            # its body's first bytes come next, and the head leaves with them.
             self._passed_first = True
             await asyncio.sleep(0)
 
@@ -138,9 +148,11 @@ class Invocation:
         while not self._queue.empty():
             self._queue.get_nowait()
 
-    async def items(self) -> AsyncIterator[RawItem]:
+    async def items(self, idle: Idle | None = None) -> AsyncIterator[RawItem]:
         """The answer as it comes, up to the terminal item; :class:`FunctionTimeout`
-        when the deadline passes first."""
+        when the deadline passes first. ``idle`` is awaited whenever the next item is not
+        there yet: what the reader holds back (a head, to send with the first body
+        bytes) goes out then, so holding it back never makes it late."""
         while True:
             remaining = self._deadline - time.monotonic()
             try:
@@ -149,6 +161,8 @@ class Invocation:
                 if not self._queue.empty():  # every chunk's path: no task, no timer
                     item = self._queue.get_nowait()
                 else:
+                    if idle is not None:
+                        await idle()
                     async with asyncio.timeout(remaining):
                         item = await self._queue.get()
             except TimeoutError:

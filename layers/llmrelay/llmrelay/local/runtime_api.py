@@ -65,6 +65,7 @@ class RuntimeApi:
         self._current: Invocation | None = None
         self._answered = False
         self._settled: asyncio.Future[FunctionError | None] | None = None
+        self._idle = asyncio.Event()  # the runtime polls /next with nothing owed, or is gone
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[object]] = set()
 
@@ -85,6 +86,7 @@ class RuntimeApi:
         for task in self._calls:
             task.cancel()
         self._settle(FunctionError("Runtime.Shutdown", "the emulator is shutting down"))
+        self._idle.set()
 
     def submit(self, invocation: Invocation) -> None:
         """Queue ``invocation`` for the runtime's next ``/next``."""
@@ -100,11 +102,23 @@ class RuntimeApi:
         if error is not None:
             raise InitFailed(error)
 
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until the runtime asks for its next event, its last invocation's work
+        done (Lambda's sandbox runs until then: post-response logs and metrics included),
+        or is gone; ``False`` when it did not within ``timeout_s``."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
     async def runtime_exited(self, returncode: int) -> None:
         """The worker process is gone: fail whatever it owed."""
         error = FunctionError("Runtime.ExitError", f"Runtime exited with exit status {returncode}")
         self.state = "failed"
         self._settle(error)
+        self._idle.set()
         owed = [self._current] if self._current is not None else []
         while not self._pending.empty():
             owed.append(self._pending.get_nowait())
@@ -166,7 +180,9 @@ class RuntimeApi:
             self.state = "idle"
             self._settle(None)
         self._current = None
+        self._idle.set()
         invocation = await self._pending.get()
+        self._idle.clear()
         self._current, self._answered, self.state = invocation, False, "invoking"
         headers = [
             ("Content-Type", "application/json"),

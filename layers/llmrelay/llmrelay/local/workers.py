@@ -151,6 +151,11 @@ class Worker:
         self.api.submit(invocation)
         return invocation
 
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) for the runtime's next ``/next``: until then it may
+        still be at work on the last invocation, its response already sent."""
+        return await self.api.wait_idle(timeout_s)
+
     async def stop(self) -> None:
         """Terminate the process group (SIGTERM, then SIGKILL) and the emulator."""
         process = self._process
