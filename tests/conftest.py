@@ -12,20 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.helpers.shell_env import is_scrubbed
 
 from llmrelay.config import get_settings
 from llmrelay.secrets import clear_secret_caches
 
-# Nothing from the developer's shell may reach a test: no real keys, no real endpoints.
-_SCRUBBED_PREFIXES = ("LLMRELAY_", "AWS_", "POWERTOOLS_PARAMETERS_")
-_SCRUBBED = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-)
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -42,7 +33,7 @@ def _clean_state(
 ) -> Iterator[None]:
     """Every test starts from the same environment and from empty llmrelay caches."""
     for name in list(os.environ):
-        if name.startswith(_SCRUBBED_PREFIXES) or name in _SCRUBBED:
+        if is_scrubbed(name):  # nothing from the developer's shell may reach a test
             monkeypatch.delenv(name)
     for name, value in _FAKE_AWS.items():
         monkeypatch.setenv(name, value)

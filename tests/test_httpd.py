@@ -273,15 +273,21 @@ async def test_a_bad_request_head_gets_400_and_the_connection_closes(head: bytes
     assert seen.paths == []
 
 
-async def test_a_client_that_leaves_mid_head_is_no_error() -> None:
+async def leave_then_reconnect(partial: bytes, body: bytes, answer: tuple[int, bytes]) -> Seen:
+    """One client sends ``partial`` and leaves; a second sends ``body`` and gets ``answer``."""
     seen = Seen()
     async with running(echo_handler(seen)) as connect:
         async with connect() as client:
-            await client.send(b"GET / HTTP/1.1\r\nHost:")
+            await client.send(partial)
             client.writer.close()
         async with connect() as client:  # the server still serves
-            await client.send(request("/", b"ok"))
-            assert await client.response() == (200, b"got:ok")
+            await client.send(request("/", body))
+            assert await client.response() == answer
+    return seen
+
+
+async def test_a_client_that_leaves_mid_head_is_no_error() -> None:
+    seen = await leave_then_reconnect(b"GET / HTTP/1.1\r\nHost:", b"ok", (200, b"got:ok"))
     assert seen.bodies == [b"ok"]
 
 
@@ -352,14 +358,8 @@ async def test_a_malformed_body_gets_400_and_the_connection_closes(data: bytes) 
 
 
 async def test_a_client_that_leaves_mid_body_is_no_error() -> None:
-    seen = Seen()
-    async with running(echo_handler(seen)) as connect:
-        async with connect() as client:
-            await client.send(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part")
-            client.writer.close()
-        async with connect() as client:
-            await client.send(request("/", b"whole"))
-            assert await client.response() == (200, b"got:whole")
+    partial = b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part"
+    seen = await leave_then_reconnect(partial, b"whole", (200, b"got:whole"))
     assert seen.bodies == [b"whole"]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.helpers.shell_env import is_scrubbed
 
 __all__ = ["FAST_ECHO", "SLOW_ECHO", "Emulator", "running_emulator"]
 
@@ -26,18 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
 _PR_SET_PDEATHSIG = 1  # prctl(2)
-# Nothing from the developer's shell may reach the emulator: no keys, no endpoints, no AWS.
-_SCRUBBED_PREFIXES = ("LLMRELAY_", "AWS_", "POWERTOOLS_PARAMETERS_")
-_SCRUBBED = frozenset(
-    {
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_BASE_URL",
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-    }
-)
 
 FAST_ECHO: Mapping[str, str] = {"LLMRELAY_ECHO_DELAY_MS": "0"}
 # Slow enough that an answer arrives in visibly separate steps, and a deadline close enough
@@ -62,11 +51,8 @@ def _free_port() -> int:
 
 
 def _environment(overrides: Mapping[str, str]) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(_SCRUBBED_PREFIXES) and name not in _SCRUBBED
-    }
+    # Nothing from the developer's shell may reach the emulator: no keys, no endpoints, no AWS.
+    env = {name: value for name, value in os.environ.items() if not is_scrubbed(name)}
     paths = [str(ROOT / "layers" / "llmrelay"), str(ROOT / "functions" / "chat")]
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"

@@ -39,7 +39,7 @@ __all__ = [
 # The first-token and idle timeouts: short enough that the 50-odd timeout cases stay cheap,
 # long enough never to fire for a fake that answers at once (in ~5 ms) on a loaded 2-core
 # machine: two runs of this suite side by side, or one beside the load test, still pass.
-TIMEOUT_MS = 200
+TIMEOUT_MS = 350
 SLOW_S = 2.0  # a slow first byte or a stall: far beyond the timeouts (never waited for)
 
 TEXT = Reply().text  # "Hello, world!"

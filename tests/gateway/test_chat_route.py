@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from tests.gateway.app_client import call
 from tests.gateway.fakes import Context, Pause, Script, Step
 from tests.protocols.sse_reader import read_json_events
 
@@ -28,24 +29,13 @@ def chat_body(**fields: Any) -> bytes:
     return json.dumps({"messages": HELLO, **fields}).encode()
 
 
-async def body_of(response: HttpResponse) -> bytes:
-    if isinstance(response.body, bytes):
-        return response.body
-    try:
-        return b"".join([chunk async for chunk in response.body])
-    finally:
-        await response.body.aclose()  # type: ignore[attr-defined]
-
-
 async def post(
     app: App,
     body: bytes,
     headers: Mapping[str, str] | None = None,
     context: Context | None = None,
 ) -> tuple[HttpResponse, bytes]:
-    request = HttpRequest("POST", "/chat", headers=dict(headers or {}), body=body)
-    response = await app(request, context or Context())
-    return response, await body_of(response)
+    return await call(app, "POST", "/chat", body, headers, context)
 
 
 def scripted_app(*steps: Step, **options: Any) -> tuple[App, Script]:

@@ -38,16 +38,23 @@ def chat(content: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": content}]}
 
 
+def _take_line(stream: Stream, name: str, line: str) -> str:
+    """One SSE line: a ``data:`` line becomes an event of ``stream``, stamped as it arrives.
+    Returns the event name in force after it."""
+    if line.startswith("event:"):
+        return line.removeprefix("event:").strip()
+    if line.startswith("data:"):
+        data = json.loads(line.removeprefix("data:"))
+        stream.events.append(Event(time.monotonic(), name, data))
+    return name
+
+
 def read_stream(client: httpx.Client, url: str, body: dict[str, Any]) -> Stream:
     with client.stream("POST", url, json=body) as response:
         stream = Stream(response.status_code, response.headers)
         name = "message"
         for line in response.iter_lines():
-            if line.startswith("event:"):
-                name = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                data = json.loads(line.removeprefix("data:"))
-                stream.events.append(Event(time.monotonic(), name, data))
+            name = _take_line(stream, name, line)
     return stream
 
 
@@ -56,11 +63,7 @@ async def aread_stream(client: httpx.AsyncClient, url: str, body: dict[str, Any]
         stream = Stream(response.status_code, response.headers)
         name = "message"
         async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                name = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                data = json.loads(line.removeprefix("data:"))
-                stream.events.append(Event(time.monotonic(), name, data))
+            name = _take_line(stream, name, line)
     return stream
 
 

@@ -3,10 +3,11 @@ timeouts, and a runner that drains ``stream_chat`` into events and the error tha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+import json
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
+from tests.helpers.outcome import Drained
 
 from llmrelay import ChatRequest, Finish, StreamEvent, TextDelta, stream_chat
 from llmrelay.config import Settings, get_settings
@@ -19,16 +20,8 @@ from llmrelay.testing import FakeHuggingFace, FakeOpenAI
 READ_TIMEOUT_S = 0.4
 
 
-@dataclass
-class Outcome:
+class Outcome(Drained[StreamEvent]):
     """Everything one ``stream_chat`` produced: its events, then the error that ended it."""
-
-    events: list[StreamEvent] = field(default_factory=list)
-    error: LLMRelayError | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
 
     @property
     def deltas(self) -> list[str]:
@@ -36,9 +29,7 @@ class Outcome:
 
     @property
     def finish(self) -> Finish:
-        assert self.error is None, f"stream failed: {self.error!r}"
-        last = self.events[-1]
-        assert isinstance(last, Finish)
+        last = super().finish
         assert sum(isinstance(e, Finish) for e in self.events) == 1
         return last
 
@@ -46,14 +37,40 @@ class Outcome:
 Run = Callable[[ChatRequest, Settings, SecretStore], Awaitable[Outcome]]
 
 
-async def _drain(stream: AsyncIterator[StreamEvent]) -> Outcome:
-    outcome = Outcome()
-    try:
-        async for event in stream:
-            outcome.events.append(event)
-    except LLMRelayError as exc:
-        outcome.error = exc
-    return outcome
+def assert_failed_as(
+    outcome: Outcome, error: type[LLMRelayError], provider: str, retry_after: float | None
+) -> None:
+    """The stream ended in exactly ``error``, from ``provider``, and never finished."""
+    assert type(outcome.error) is error, outcome.error
+    assert outcome.error.provider == provider
+    assert outcome.error.retryable is error.retryable
+    assert outcome.error.retry_after == retry_after
+    assert not any(isinstance(e, Finish) for e in outcome.events)
+
+
+def assert_scrubbed(error: LLMRelayError | None, secret: str) -> None:
+    """The upstream's text was quoted, scrubbed: ``secret`` is in no form of the error."""
+    assert error is not None
+    assert "[redacted]" in error.message
+    for text in (str(error), repr(error), error.message, json.dumps(error.to_dict())):
+        assert secret not in text
+
+
+class RotatingSecrets:
+    """A secret whose value has been rotated in Secrets Manager: this process still holds
+    the old key until it fetches the secret again."""
+
+    def __init__(self, name: str, old: str, new: str) -> None:
+        self.name, self.current, self.new = name, old, new
+        self.refreshes = 0
+
+    def get(self, name: str) -> str | None:
+        return self.current if name == self.name else None
+
+    def refresh(self) -> bool:
+        self.refreshes += 1
+        changed, self.current = self.current != self.new, self.new
+        return changed
 
 
 @pytest.fixture
@@ -61,7 +78,7 @@ def run() -> Run:
     """``await run(request, settings, secrets)``: the :class:`Outcome` of one chat."""
 
     async def run(request: ChatRequest, settings: Settings, secrets: SecretStore) -> Outcome:
-        return await _drain(stream_chat(request, settings=settings, secrets=secrets))
+        return await Outcome.drain(stream_chat(request, settings=settings, secrets=secrets))
 
     return run
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -25,7 +24,13 @@ from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeHuggingFace, FakeOpenAI, Fault, Reply
 from llmrelay.testing.openai_fake import bearer_of
 
-from .conftest import READ_TIMEOUT_S, Run
+from .conftest import (
+    READ_TIMEOUT_S,
+    RotatingSecrets,
+    Run,
+    assert_failed_as,
+    assert_scrubbed,
+)
 
 pytestmark = pytest.mark.usefixtures("short_timeouts")
 
@@ -212,11 +217,7 @@ async def test_each_upstream_failure_becomes_the_matching_error(
 ) -> None:
     fake_hf.queue(Reply(fault=fault))
     outcome = await run(chat(), settings, secrets())
-    assert type(outcome.error) is error, outcome.error
-    assert outcome.error.provider == "huggingface"
-    assert outcome.error.retryable is error.retryable
-    assert outcome.error.retry_after == retry_after
-    assert not any(isinstance(e, Finish) for e in outcome.events)
+    assert_failed_as(outcome, error, "huggingface", retry_after)
 
 
 @pytest.mark.parametrize(
@@ -288,29 +289,11 @@ async def test_token_never_appears_in_an_error_even_when_the_upstream_echoes_it(
     with FakeHuggingFace(api_key=None if fault else "hf_theonlyvalidtoken00") as fake:
         fake.queue(Reply(fault=fault))
         outcome = await run(chat(), settings_for(f"{fake.url}/v1"), secrets(token))
-    error = outcome.error
-    assert error is not None
-    assert "[redacted]" in error.message
-    for text in (str(error), repr(error), error.message, json.dumps(error.to_dict())):
-        assert token not in text
-
-
-class RotatingSecrets:
-    """A rotated secret: the old token until the store fetches the secret again."""
-
-    def __init__(self, old: str, new: str) -> None:
-        self.current, self.new = old, new
-
-    def get(self, name: str) -> str | None:
-        return self.current if name == "HF_TOKEN" else None
-
-    def refresh(self) -> bool:
-        changed, self.current = self.current != self.new, self.new
-        return changed
+    assert_scrubbed(outcome.error, token)
 
 
 async def test_a_401_refetches_the_token_and_retries_once(run: Run) -> None:
-    store = RotatingSecrets("hf_oldtoken0123456789", "hf_newtoken0123456789")
+    store = RotatingSecrets("HF_TOKEN", "hf_oldtoken0123456789", "hf_newtoken0123456789")
     with FakeHuggingFace(api_key="hf_newtoken0123456789") as fake:
         outcome = await run(chat(), settings_for(f"{fake.url}/v1"), store)
     assert outcome.text == "Hello, world!"

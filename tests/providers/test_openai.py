@@ -34,7 +34,13 @@ from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeOpenAI, Fault, Reply
 from llmrelay.testing.openai_fake import bearer_of
 
-from .conftest import READ_TIMEOUT_S, Run
+from .conftest import (
+    READ_TIMEOUT_S,
+    RotatingSecrets,
+    Run,
+    assert_failed_as,
+    assert_scrubbed,
+)
 
 pytestmark = pytest.mark.usefixtures("short_timeouts")
 
@@ -301,11 +307,7 @@ async def test_each_upstream_failure_becomes_the_matching_error(
 ) -> None:
     fake_openai.queue(Reply(fault=fault))
     outcome = await run(chat(), settings, secrets())
-    assert type(outcome.error) is error, outcome.error
-    assert outcome.error.provider == "openai"
-    assert outcome.error.retryable is error.retryable
-    assert outcome.error.retry_after == retry_after
-    assert not any(isinstance(e, Finish) for e in outcome.events)
+    assert_failed_as(outcome, error, "openai", retry_after)
 
 
 @pytest.mark.parametrize(
@@ -377,11 +379,7 @@ async def test_key_never_appears_in_an_error_even_when_the_upstream_echoes_it(
         fake.queue(Reply(fault=fault))
         settings = Settings.from_env({"LLMRELAY_OPENAI_BASE_URL": f"{fake.url}/v1"})
         outcome = await run(chat(), settings, secrets(key))
-    error = outcome.error
-    assert error is not None
-    assert "[redacted]" in error.message  # the upstream's text was quoted, scrubbed
-    for text in (str(error), repr(error), error.message, json.dumps(error.to_dict())):
-        assert key not in text
+    assert_scrubbed(outcome.error, key)
 
 
 class HtmlErrorPages(FakeOpenAI):
@@ -410,23 +408,6 @@ def test_any_other_sdk_error_is_upstream_unavailable() -> None:
 
 
 # --- key rotation ----------------------------------------------------------------------------
-
-
-class RotatingSecrets:
-    """A secret whose value has been rotated in Secrets Manager: this process still holds
-    the old key until it fetches the secret again."""
-
-    def __init__(self, name: str, old: str, new: str) -> None:
-        self.name, self.current, self.new = name, old, new
-        self.refreshes = 0
-
-    def get(self, name: str) -> str | None:
-        return self.current if name == self.name else None
-
-    def refresh(self) -> bool:
-        self.refreshes += 1
-        changed, self.current = self.current != self.new, self.new
-        return changed
 
 
 async def test_a_401_refetches_the_secret_and_retries_once_with_the_new_key(run: Run) -> None:

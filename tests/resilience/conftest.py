@@ -4,15 +4,15 @@ real SDKs pointed at them, millisecond backoffs, recorded sleeps and fixed jitte
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from tests.helpers.outcome import Drained
 
-from llmrelay import ChatRequest, Finish, Routed, TextDelta, stream_chat
+from llmrelay import ChatRequest, Routed, stream_chat
 from llmrelay.config import Settings
-from llmrelay.errors import LLMRelayError
 from llmrelay.resilience import ResilientEvent
 from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeAnthropic, FakeOpenAI
@@ -22,10 +22,10 @@ SECONDARY = "anthropic/claude-haiku-4-5"
 KEYS = {"OPENAI_API_KEY": "sk-proj-resilience-0001", "ANTHROPIC_API_KEY": "sk-ant-res-0001"}
 # Short enough to keep timeout tests fast, long enough never to fire for a fake that
 # answers at once on a loaded machine (a new SDK client per test included).
-FIRST_TOKEN_MS = 500
-IDLE_MS = 500
+FIRST_TOKEN_MS = 900
+IDLE_MS = 900
 # Longer than either timeout: a fault that sleeps this long is a timeout for sure.
-SLOW_S = 1.2
+SLOW_S = 2.0
 
 
 @pytest.fixture(scope="session")
@@ -50,37 +50,15 @@ def chat(text: str = "Hi", model: str = PRIMARY, **fields: Any) -> ChatRequest:
     )
 
 
-@dataclass
-class Outcome:
+class Outcome(Drained[ResilientEvent]):
     """Everything a stream produced, then the error that ended it."""
-
-    events: list[ResilientEvent] = field(default_factory=list)
-    error: LLMRelayError | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
 
     @property
     def routed(self) -> list[Routed]:
         return [e for e in self.events if isinstance(e, Routed)]
 
-    @property
-    def finish(self) -> Finish:
-        assert self.error is None, f"stream failed: {self.error!r}"
-        last = self.events[-1]
-        assert isinstance(last, Finish)
-        return last
 
-
-async def drain(stream: AsyncIterator[ResilientEvent]) -> Outcome:
-    outcome = Outcome()
-    try:
-        async for event in stream:
-            outcome.events.append(event)
-    except LLMRelayError as exc:
-        outcome.error = exc
-    return outcome
+drain = Outcome.drain
 
 
 @dataclass

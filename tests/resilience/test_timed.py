@@ -51,6 +51,9 @@ async def run(
 SLOW_FIRST = ((0.3, "a"), (0, "b"))
 STALL = ((0, "a"), (0, "b"), (0.3, "c"))
 STEADY = ((0.02, "a"), (0.02, "b"), (0.02, "c"), (0.02, "d"))
+# Two quick items, then a long gap: the total limit falls far from every item, so a loaded
+# machine's late timers cannot move the cut to another item.
+TWO_THEN_GAP = ((0.01, "a"), (0.01, "b"), (0.6, "c"), (0.01, "d"))
 
 CASES = [
     pytest.param(STEADY, {}, ["a", "b", "c", "d"], None, id="no-limits"),
@@ -59,7 +62,7 @@ CASES = [
     pytest.param(SLOW_FIRST, {"idle_s": 0.05}, ["a", "b"], None, id="idle-is-not-first"),
     pytest.param(STALL, {"idle_s": 0.05}, ["a", "b"], UpstreamTimeout, id="idle"),
     pytest.param(STALL, {"first_s": 0.05}, ["a", "b", "c"], None, id="first-is-not-idle"),
-    pytest.param(STEADY, {"total_s": 0.05}, ["a", "b"], DeadlineExceeded, id="total"),
+    pytest.param(TWO_THEN_GAP, {"total_s": 0.25}, ["a", "b"], DeadlineExceeded, id="total"),
     pytest.param(
         SLOW_FIRST, {"first_s": 1.0, "total_s": 0.05}, [], DeadlineExceeded, id="total-first"
     ),
