@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmrelay import httpd
+from llmrelay.server_thread import ServerThread
 
 __all__ = ["Exchange", "FakeRuntimeApi", "LambdaEnv", "Queued", "RunLoop", "WriteModule"]
 
@@ -88,7 +89,7 @@ class FakeRuntimeApi:
         self._connections: list[asyncio.StreamReader] = []  # kept, so identities stay unique
         self._progress = asyncio.Condition()
         self._server: asyncio.Server | None = None
-        self._thread: httpd.ServerThread | None = None
+        self._thread: ServerThread | None = None
         self._address = ""
         self._count = 0
 
@@ -106,7 +107,7 @@ class FakeRuntimeApi:
     @contextlib.contextmanager
     def in_thread(self) -> Iterator[FakeRuntimeApi]:
         """Serve from a thread of its own (for sync tests: ``main()``, subprocesses)."""
-        with httpd.ServerThread(self.handle) as thread:
+        with ServerThread(self.handle) as thread:
             self._thread = thread
             self._address = f"127.0.0.1:{thread.port}"
             yield self

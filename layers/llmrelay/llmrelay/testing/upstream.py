@@ -13,7 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llmrelay.httpd import Request, ResponseWriter, ServerThread
+from llmrelay.httpd import Request, ResponseWriter
+from llmrelay.server_thread import ServerThread
 
 __all__ = ["FakeUpstream", "Fault", "FaultKind", "RecordedRequest", "Reply"]
 
