@@ -14,179 +14,35 @@ A failure's ``usage`` is what is known so far: input tokens are not reported bef
 end, so ``input_tokens`` is 0 and ``output_tokens`` counts the deltas already passed on
 (providers send about one token per delta).
 
-The upstream is iterated from start to end in one task of its own, which feeds a small
-buffer: SDK streams built on anyio must not hop between tasks, and the consumer can wait
-for the buffer with a timeout without cancelling the upstream mid-read. The upstream is
-closed (``aclose``) on every exit path: its end, an error, the deadline, or the consumer
-closing or abandoning the guarded stream. What passes is noted for the invocation's logs
+The upstream runs in a task of its own (:mod:`llmrelay.gateway.pump`) and is closed on
+every exit path: its end, an error, the deadline, or the consumer closing or abandoning the
+guarded stream. What passes is noted for the invocation's logs
 and metrics (:mod:`llmrelay.observability`): the first text, the finish or the failure.
-
-The hand-off costs next to nothing per item (this is every chunk's path): an item already
-buffered is taken at once, and only an empty buffer makes the consumer sleep, on one
-future that the next item, the producer's end or the timeout wakes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
 from typing import Final
 
 from llmrelay.errors import DeadlineExceeded, LLMRelayError, UpstreamUnavailable
 from llmrelay.events import Failure, Finish, TextDelta, Usage
-from llmrelay.gateway.logs import log_exception, log_record
+from llmrelay.gateway.logs import log_exception
+from llmrelay.gateway.pump import Ended, Pump, Raised, TimedOut, Upstream
 from llmrelay.http import InvocationContext
 from llmrelay.observability.record import InvocationRecord, current_record
 from llmrelay.protocols.base import Heartbeat, StreamItem
-from llmrelay.resilience.deadline import deadline_context
 
 __all__ = ["Upstream", "deadline_from", "guard"]
 
-Upstream = AsyncIterator[TextDelta | Finish | Failure]
-
-_BUFFER_SIZE: Final = 8
 _HEARTBEAT: Final = Heartbeat()
-
-
-@dataclass(frozen=True, slots=True)
-class _Raised:
-    error: Exception
-
-
-class _Ended:
-    """The upstream iterator stopped."""
-
-
-class _TimedOut:
-    """Nothing arrived in the time given."""
-
-
-_Slot = TextDelta | Finish | Failure | _Raised | _Ended
-_ENDED: Final = _Ended()
-_TIMED_OUT: Final = _TimedOut()
 
 
 def deadline_from(context: InvocationContext, margin_ms: int) -> float:
     """The running loop's time at which to give up: ``margin_ms`` before the deadline."""
     remaining_ms = context.get_remaining_time_in_millis()
     return asyncio.get_running_loop().time() + (remaining_ms - margin_ms) / 1000
-
-
-async def _close(upstream: Upstream) -> None:
-    aclose = getattr(upstream, "aclose", None)
-    if aclose is None:
-        return
-    try:
-        await aclose()
-    except Exception as exc:
-        log_exception("closing the upstream stream failed", exc)
-
-
-def _wake(waiter: asyncio.Future[None] | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
-
-
-class _Buffer:
-    """A bounded FIFO from the producer task to the consumer (cheaper than ``asyncio.Queue``
-    plus a getter task per item). A timed-out wait takes nothing, so no item is lost.
-
-    The producer goes on only once the consumer has taken everything and waits for more;
-    after the first item it pauses until then in any case. So whatever the consumer wrote
-    on the way (the first frames above all) is sent before the producer parses more: an
-    SDK whose read buffer holds many chunks would otherwise parse them all first."""
-
-    def __init__(self, size: int) -> None:
-        self._items: deque[_Slot] = deque()
-        self._size = size
-        self._first = True
-        self._waiter: asyncio.Future[None] | None = None  # the consumer, when empty
-        self._space: asyncio.Future[None] | None = None  # the producer, when full
-
-    async def put(self, item: _Slot) -> None:
-        self._items.append(item)
-        _wake(self._waiter)
-        if self._first or len(self._items) >= self._size:
-            self._first = False
-            self._space = asyncio.get_running_loop().create_future()
-            await self._space
-
-    def put_last(self, item: _Slot) -> None:
-        """The terminal item: the producer ends at once (and closes the upstream)."""
-        self._items.append(item)
-        _wake(self._waiter)
-
-    def take(self) -> _Slot | None:
-        return self._items.popleft() if self._items else None
-
-    def wake(self) -> None:
-        _wake(self._waiter)
-
-    async def wait(self, wait_s: float | None) -> None:
-        """Let the producer go on, then wait until an item is put, :meth:`wake` or
-        ``wait_s`` seconds (``None``: no limit)."""
-        _wake(self._space)
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = None if wait_s is None else loop.call_later(wait_s, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
-
-
-async def _produce(upstream: Upstream, buffer: _Buffer) -> None:
-    try:
-        async for event in upstream:
-            if isinstance(event, Finish | Failure):
-                buffer.put_last(event)
-                return
-            await buffer.put(event)
-        buffer.put_last(_ENDED)
-    except Exception as exc:  # everything but cancellation goes to the consumer
-        buffer.put_last(_Raised(exc))
-    finally:
-        await _close(upstream)
-
-
-class _Pump:
-    """The producer task and its buffer. The task's context carries the deadline, for the
-    upstream to budget its retries against (``current_deadline()``)."""
-
-    def __init__(self, upstream: Upstream, deadline: float | None = None) -> None:
-        self._upstream = upstream
-        self._buffer = _Buffer(_BUFFER_SIZE)
-        produce = _produce(upstream, self._buffer)
-        self._task = asyncio.create_task(produce, context=deadline_context(deadline))
-        self._task.add_done_callback(lambda _: self._buffer.wake())
-
-    async def next(self, wait_s: float | None) -> _Slot | _TimedOut:
-        slot = self._buffer.take()
-        if slot is not None:
-            return slot
-        if not self._task.done():
-            await self._buffer.wait(wait_s)
-            slot = self._buffer.take()
-            if slot is not None:
-                return slot
-        if self._task.done():  # it stopped without a word: cancelled from the inside
-            return _Raised(UpstreamUnavailable("the upstream stream was cancelled"))
-        return _TIMED_OUT
-
-    async def stop(self, grace_s: float) -> None:
-        if not self._task.done():
-            self._task.cancel()
-            await asyncio.wait({self._task}, timeout=grace_s)
-        if self._task.done():
-            # Closing twice is harmless, and a task cancelled before it ever ran has not
-            # closed the upstream itself.
-            await _close(self._upstream)
-        else:
-            log_record("WARNING", "the upstream stream ignored cancellation; left behind")
 
 
 def _next_wait(
@@ -200,8 +56,8 @@ def _next_wait(
     return to_deadline, False
 
 
-def _terminal(slot: _Raised | _Ended, usage: Usage, request_id: str) -> Failure:
-    if isinstance(slot, _Ended):
+def _terminal(slot: Raised | Ended, usage: Usage, request_id: str) -> Failure:
+    if isinstance(slot, Ended):
         error: LLMRelayError = UpstreamUnavailable("the upstream ended the answer too early")
     elif isinstance(slot.error, LLMRelayError):
         error = slot.error
@@ -231,7 +87,7 @@ async def guard(
     """
     loop = asyncio.get_running_loop()
     record = current_record()  # what the invocation's logs and metrics will say
-    pump = _Pump(upstream, deadline)
+    pump = Pump(upstream, deadline)
     deltas = 0
     try:
         while True:
@@ -239,7 +95,7 @@ async def guard(
             if timeout is not None and timeout <= 0 and not beat:
                 break
             slot = await pump.next(timeout)
-            if isinstance(slot, _TimedOut):
+            if isinstance(slot, TimedOut):
                 if not beat:
                     break
                 yield _HEARTBEAT
