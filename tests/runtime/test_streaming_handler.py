@@ -105,6 +105,47 @@ def test_buffered_calls_reuse_one_private_event_loop() -> None:
     assert loops[0].is_closed()
 
 
+def _app_leaving_a_generator_open(finalized: list[str], kept: list[AsyncIterator[int]]) -> Any:
+    """An app that leaves an async generator suspended on the loop, as an SDK's stream
+    decoder can be; only the loop's async-generator hooks know it is still open."""
+
+    async def pending() -> AsyncIterator[int]:
+        try:
+            yield 1
+            yield 2
+        finally:
+            finalized.append("closed")
+
+    async def app(request: HttpRequest, context: InvocationContext) -> HttpResponse:
+        generator = pending()
+        await generator.__anext__()
+        kept.append(generator)
+        return HttpResponse(204)
+
+    return app
+
+
+def test_close_finishes_generators_left_open_on_the_private_loop() -> None:
+    finalized: list[str] = []
+    kept: list[AsyncIterator[int]] = []
+    handler = StreamingHandler(_app_leaving_a_generator_open(finalized, kept))
+    assert handler(EVENT, CONTEXT)["statusCode"] == 204
+    assert finalized == []
+    handler.close()
+    assert finalized == ["closed"]
+
+
+async def test_close_finishes_open_generators_even_when_called_inside_a_running_loop() -> None:
+    finalized: list[str] = []
+    kept: list[AsyncIterator[int]] = []
+    handler = StreamingHandler(_app_leaving_a_generator_open(finalized, kept))
+    # The buffered way runs its own loop, so from async code it is called in a thread.
+    answer = await asyncio.to_thread(handler, EVENT, CONTEXT)
+    assert answer["statusCode"] == 204
+    handler.close()
+    assert finalized == ["closed"]
+
+
 def test_buffered_call_raises_the_app_error_and_closes_the_body() -> None:
     closed: list[bool] = []
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -41,10 +42,25 @@ class StreamingHandler:
         return self._loop.run_until_complete(self._buffered(event, context))
 
     def close(self) -> None:
-        """Close the private event loop of the buffered way (a later call makes a new one)."""
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        """Close the private event loop of the buffered way (a later call makes a new one).
+
+        Async generators still open on it (an SDK's stream decoder, say) are closed first:
+        dropping their ``aclose`` would skip their clean-up (Python 3.13 warns about it).
+        """
+        loop, self._loop = self._loop, None
+        if loop is None or loop.is_closed():
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no loop runs in this thread
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        else:  # a loop runs here, so the private one can only run in another thread
+            closer = threading.Thread(
+                target=loop.run_until_complete, args=(loop.shutdown_asyncgens(),)
+            )
+            closer.start()
+            closer.join()
+        loop.close()
 
     async def _buffered(
         self, event: Mapping[str, Any], context: InvocationContext
