@@ -83,6 +83,9 @@ BROKEN = [
     pytest.param("LLMRELAY_CONTEXTS", "{work: x}", id="contexts-not-json"),
     pytest.param("LLMRELAY_CONTEXTS", '["work"]', id="contexts-not-an-object"),
     pytest.param("LLMRELAY_CONTEXTS", '{"work": 1}', id="contexts-prompt-not-a-string"),
+    pytest.param("LLMRELAY_CONTEXTS", "null", id="contexts-null-is-not-unset"),
+    pytest.param("LLMRELAY_FALLBACKS", "[x", id="fallbacks-not-json"),
+    pytest.param("LLMRELAY_FALLBACKS", "null", id="fallbacks-null-is-not-unset"),
 ]
 
 

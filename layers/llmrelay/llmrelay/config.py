@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Final
 
 from llmrelay.errors import ConfigurationError
 
@@ -43,14 +44,25 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _contexts(env: Mapping[str, str]) -> Mapping[str, str]:
-    raw = env.get("LLMRELAY_CONTEXTS", "").strip()
+_UNSET: Final = object()
+
+
+def _json(env: Mapping[str, str], name: str) -> object:
+    """The JSON value in ``name``, or ``_UNSET`` when it is unset or blank (a JSON ``null``
+    is a value, and is refused by the caller's shape check)."""
+    raw = env.get(name, "").strip()
     if not raw:
-        return {}
+        return _UNSET
     try:
-        parsed = json.loads(raw)
+        return json.loads(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"LLMRELAY_CONTEXTS is not valid JSON: {exc}") from exc
+        raise ConfigurationError(f"{name} is not valid JSON: {exc}") from exc
+
+
+def _contexts(env: Mapping[str, str]) -> Mapping[str, str]:
+    parsed = _json(env, "LLMRELAY_CONTEXTS")
+    if parsed is _UNSET:
+        return {}
     if not isinstance(parsed, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
     ):
@@ -61,13 +73,9 @@ def _contexts(env: Mapping[str, str]) -> Mapping[str, str]:
 def _fallbacks(env: Mapping[str, str]) -> Mapping[str, tuple[str, ...]]:
     """``LLMRELAY_FALLBACKS``: ``{"provider/model": ["provider/model", ...], "*": [...]}``
     (model strings are checked against the registry when first used)."""
-    raw = env.get("LLMRELAY_FALLBACKS", "").strip()
-    if not raw:
+    parsed = _json(env, "LLMRELAY_FALLBACKS")
+    if parsed is _UNSET:
         return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"LLMRELAY_FALLBACKS is not valid JSON: {exc}") from exc
     if not isinstance(parsed, dict) or not all(
         isinstance(chain, list) and all(isinstance(model, str) for model in chain)
         for chain in parsed.values()
