@@ -6,7 +6,17 @@ import typing
 import pytest
 
 from llmrelay.errors import RateLimited
-from llmrelay.events import Failure, Finish, StreamEvent, TextDelta, Usage
+from llmrelay.events import (
+    BlockEnd,
+    BlockStart,
+    Failure,
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 
 def test_usage_totals_input_and_output() -> None:
@@ -47,4 +57,11 @@ def test_a_failure_carries_the_error_and_the_usage_so_far() -> None:
 
 
 def test_the_stream_is_deltas_then_a_finish() -> None:
-    assert set(typing.get_args(StreamEvent)) == {TextDelta, Finish}
+    assert set(typing.get_args(StreamEvent)) == {
+        BlockStart,
+        TextDelta,
+        ReasoningDelta,
+        ToolCallDelta,
+        BlockEnd,
+        Finish,
+    }

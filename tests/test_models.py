@@ -70,7 +70,7 @@ BAD = [
     pytest.param(body(context_id="c" * 129), "context_id", id="context-id-too-long"),
     pytest.param(body(thread_id=""), "thread_id", id="thread-id-empty"),
     pytest.param(body(user=5), "user", id="user-number"),
-    pytest.param(body(tools=[]), "tools", id="unknown-field"),
+    pytest.param(body(functions=[]), "functions", id="unknown-field"),
     pytest.param(
         {"messages": [{**USER, "name": "bob"}]}, "messages.0.name", id="unknown-message-field"
     ),
@@ -89,7 +89,7 @@ def test_bad_input_is_an_invalid_request_naming_the_field(data: object, field: s
 
 
 def test_unknown_fields_are_called_unknown() -> None:
-    assert rejected(body(tools=[])).message == "tools: unknown field"
+    assert rejected(body(functions=[])).message == "functions: unknown field"
 
 
 def test_every_problem_is_reported_not_only_the_first() -> None:

@@ -70,7 +70,7 @@ async def test_closing_the_body_early_closes_the_upstream() -> None:
     started, script = await start(TextDelta("a"), Pause(5), Finish())
     assert isinstance(started, Started)
     body = stream_frames(started, _frames)
-    assert await anext(body) == b"TextDelta(text='a')"
+    assert await anext(body) == b"TextDelta(text='a', index=0)"
     await body.aclose()
     assert script.closed
 

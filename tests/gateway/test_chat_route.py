@@ -134,7 +134,9 @@ BAD = [
         chat_body(temperature=9), "invalid_request", "temperature", id="temperature-out-of-range"
     ),
     pytest.param(chat_body(stream="yes"), "invalid_request", "stream", id="stream-not-bool"),
-    pytest.param(chat_body(tools=[]), "invalid_request", "tools: unknown field", id="extra-field"),
+    pytest.param(
+        chat_body(functions=[]), "invalid_request", "functions: unknown field", id="extra-field"
+    ),
     pytest.param(
         b'{"messages": [{"role": "robot", "content": "x"}]}',
         "invalid_request",

@@ -22,6 +22,7 @@ from llmrelay.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from llmrelay.events import BlockEnd, BlockStart
 from llmrelay.httpd import Request, ResponseWriter
 from llmrelay.providers import registry
 from llmrelay.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider
@@ -115,8 +116,9 @@ async def failure(
 async def drain_text(stream: AsyncIterator[StreamEvent], texts: list[str]) -> None:
     """Read ``stream`` into ``texts``; a failing stream never reaches its ``Finish``."""
     async for event in stream:
-        assert isinstance(event, TextDelta)
-        texts.append(event.text)
+        assert isinstance(event, TextDelta | BlockStart | BlockEnd)
+        if isinstance(event, TextDelta):
+            texts.append(event.text)
 
 
 def texts_of(events: list[StreamEvent]) -> list[str]:
@@ -147,7 +149,8 @@ async def test_text_arrives_exactly_piece_by_piece(
     events = await collect(settings)
 
     assert texts_of(events) == list(pieces)
-    assert [type(event) for event in events] == [TextDelta] * len(pieces) + [Finish]
+    kinds = [BlockStart, *[TextDelta] * len(pieces), BlockEnd, Finish]
+    assert [type(event) for event in events] == kinds
 
 
 async def test_usage_is_read_from_the_final_message_not_summed(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from llmrelay.config import get_settings
 from llmrelay.errors import InvalidRequest
-from llmrelay.events import Finish, StreamEvent, TextDelta, Usage
+from llmrelay.events import BlockEnd, BlockStart, Finish, StreamEvent, TextDelta, Usage
 from llmrelay.models import Message, Role
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.echo import EchoProvider, split_words
@@ -31,7 +31,7 @@ def deltas(events: list[StreamEvent]) -> list[str]:
 
 def finish(events: list[StreamEvent]) -> Finish:
     assert isinstance(events[-1], Finish)
-    assert all(isinstance(e, TextDelta) for e in events[:-1])
+    assert all(isinstance(e, TextDelta | BlockStart | BlockEnd) for e in events[:-1])
     return events[-1]
 
 

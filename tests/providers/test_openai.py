@@ -26,7 +26,7 @@ from llmrelay.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from llmrelay.events import StreamEvent
+from llmrelay.events import BlockEnd, BlockStart, StreamEvent, TextBlock
 from llmrelay.providers import registry
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.openai import OpenAIProvider, events_from_chunks, map_error
@@ -467,12 +467,14 @@ async def test_usage_on_the_finish_chunk_is_read_as_gemini_and_groq_send_it() ->
         _Chunk([_Choice(_Delta("Hi"))]),
         _Chunk([_Choice(_Delta(None), "stop")], usage=_Usage(5, 1)),
     )
-    assert events == [TextDelta("Hi"), Finish("stop", Usage(5, 1))]
+    text = [BlockStart(0, "text"), TextDelta("Hi"), BlockEnd(0, TextBlock("Hi"))]
+    assert events == [*text, Finish("stop", Usage(5, 1))]
 
 
 async def test_an_upstream_that_ignores_include_usage_reports_zero_usage() -> None:
     events = await _events(_Chunk([_Choice(None)]), _Chunk([_Choice(_Delta("x"), "length")]))
-    assert events == [TextDelta("x"), Finish("length", Usage())]
+    text = [BlockStart(0, "text"), TextDelta("x"), BlockEnd(0, TextBlock("x"))]
+    assert events == [*text, Finish("length", Usage())]
 
 
 async def test_a_stream_that_ends_without_a_finish_reason_was_cut_short() -> None:

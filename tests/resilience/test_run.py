@@ -19,7 +19,7 @@ from llmrelay.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from llmrelay.events import Finish, Routed, StreamEvent, TextDelta
+from llmrelay.events import BlockEnd, BlockStart, Finish, Routed, StreamEvent, TextBlock, TextDelta
 from llmrelay.models import ChatRequest
 from llmrelay.resilience import deadline_context
 from llmrelay.secrets import StaticSecrets
@@ -319,8 +319,10 @@ async def test_an_answer_from_the_first_try_is_announced_then_streamed(sleeps: S
     outcome = await run(chat("one two", model="echo/echo"), Settings(), sleeps)
     assert outcome.events == [
         Routed("echo/echo", 1),
+        BlockStart(0, "text"),
         TextDelta("one "),
         TextDelta("two"),
+        BlockEnd(0, TextBlock("one two")),
         Finish("stop", outcome.finish.usage, model="echo/echo"),
     ]
 
@@ -375,6 +377,7 @@ async def test_closing_the_stream_early_closes_the_attempt(
     recorder = Recorder(settings)
     stream = stream_resilient(chat(), settings=settings, opener=recorder, sleep=sleeps)
     assert isinstance(await anext(stream), Routed)
+    assert await anext(stream) == BlockStart(0, "text")
     assert await anext(stream) == TextDelta("Hello")
     await stream.aclose()
     assert (recorder.opened, recorder.closed) == (1, 1)

@@ -6,14 +6,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from llmrelay.config import Settings, get_settings
-from llmrelay.errors import AuthenticationFailed, InvalidRequest, MissingKey
+from llmrelay.errors import AuthenticationFailed, InvalidRequest, MissingKey, UnsupportedParameter
 from llmrelay.events import StreamEvent
 from llmrelay.models import ChatRequest
+from llmrelay.parts import FilePart, ImagePart
 from llmrelay.providers.base import ProviderCall
-from llmrelay.providers.registry import ProviderSpec, load_provider, resolve
+from llmrelay.providers.registry import (
+    FEATURE_PARAMETERS,
+    Feature,
+    ProviderSpec,
+    load_provider,
+    resolve,
+)
 from llmrelay.secrets import SecretStore, secret_store_for
 
-__all__ = ["Route", "build_call", "route", "stream_chat"]
+__all__ = ["Route", "build_call", "features_of", "route", "stream_chat"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +49,45 @@ def _system_prompt(request: ChatRequest, settings: Settings) -> str | None:
         if prompt is None:
             raise InvalidRequest(f"context_id: unknown context {request.context_id[:50]!r}")
         parts.append(prompt)
-    parts.extend(m.content for m in request.messages if m.role == "system")
+    parts.extend(m.text for m in request.messages if m.role == "system")
     return "\n\n".join(parts) or None
+
+
+def features_of(request: ChatRequest) -> list[Feature]:
+    """What ``request`` asks of a provider beyond text, in a stable order."""
+    asked: list[Feature] = []
+    flags: list[tuple[Feature, bool]] = [
+        ("tools", bool(request.tools)),
+        ("tool_choice", request.tool_choice is not None),
+        ("parallel_tool_calls", request.parallel_tool_calls is not None),
+        ("response_format", bool(request.response_format and request.response_format.wants_json)),
+        ("stop", request.stop is not None),
+        ("top_p", request.top_p is not None),
+        ("seed", request.seed is not None),
+        ("reasoning_effort", request.reasoning_effort not in (None, "none")),
+    ]
+    asked.extend(feature for feature, wanted in flags if wanted)
+    parts = [part for message in request.messages for part in message.parts]
+    if any(isinstance(p, ImagePart) and p.data is not None for p in parts):
+        asked.append("images")
+    if any(isinstance(p, ImagePart) and p.url is not None for p in parts):
+        asked.append("image_urls")
+    if any(isinstance(p, FilePart) for p in parts):
+        asked.append("files")
+    return asked
+
+
+def _refuse_unsupported(request: ChatRequest, spec: ProviderSpec) -> None:
+    refused = [f for f in features_of(request) if f in spec.unsupported]
+    if refused:
+        feature = refused[0]
+        what = {"images": "image parts", "image_urls": "image URLs", "files": "file parts"}
+        name = what.get(feature, FEATURE_PARAMETERS[feature])
+        raise UnsupportedParameter(
+            f"{name}: not supported by provider {spec.name!r}",
+            param=FEATURE_PARAMETERS[feature],
+            provider=spec.name,
+        )
 
 
 def build_call(
@@ -54,6 +98,7 @@ def build_call(
     # The request's own faults (an unknown context_id) come before configuration faults,
     # and before any Secrets Manager call.
     system = _system_prompt(request, settings)
+    _refuse_unsupported(request, spec)
     key = secrets.get(spec.key_name) if spec.key_name else None
     if key is None and spec.key_required:
         raise MissingKey(f"no {spec.key_name} in the secret for provider {spec.name!r}")
@@ -70,6 +115,14 @@ def build_call(
         user=request.user,
         api_key=key,
         base_url=base_url,
+        tools=tuple(request.tools or ()),
+        tool_choice=request.tool_choice,
+        parallel_tool_calls=request.parallel_tool_calls,
+        response_format=request.response_format,
+        stop=tuple(request.stop or ()),
+        top_p=request.top_p,
+        seed=request.seed,
+        reasoning_effort=request.reasoning_effort,
     )
 
 
@@ -93,7 +146,7 @@ async def stream_chat(
     settings: Settings | None = None,
     secrets: SecretStore | None = None,
 ) -> AsyncIterator[StreamEvent]:
-    """Stream one answer: ``TextDelta`` events, then exactly one ``Finish``.
+    """Stream one answer: its blocks (:mod:`llmrelay.events`), then exactly one ``Finish``.
 
     Failures raise :class:`llmrelay.errors.LLMRelayError`. When the upstream rejects the key
     before any text, the secret is fetched again and the call retried once with the new key

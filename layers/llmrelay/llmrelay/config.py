@@ -96,6 +96,11 @@ class Settings:
     max_content_chars: int = 10_000
     max_messages: int = 100
     max_tokens_ceiling: int = 4096
+    # Beyond text: tools per request, one tool's JSON Schema, one image or file (decoded bytes).
+    max_tools: int = 128
+    max_schema_bytes: int = 65_536
+    max_image_bytes: int = 5_242_880
+    max_file_bytes: int = 5_242_880
     secret_max_age_s: int = 300
     # Backstops in the SDK clients: connecting, and the longest silence between two reads.
     upstream_connect_timeout_s: float = 5.0
@@ -126,6 +131,10 @@ class Settings:
             max_content_chars=env_int(env, "LLMRELAY_MAX_CONTENT_CHARS", 10_000),
             max_messages=env_int(env, "LLMRELAY_MAX_MESSAGES", 100),
             max_tokens_ceiling=env_int(env, "LLMRELAY_MAX_TOKENS_CEILING", 4096),
+            max_tools=env_int(env, "LLMRELAY_MAX_TOOLS", 128),
+            max_schema_bytes=env_int(env, "LLMRELAY_MAX_SCHEMA_BYTES", 65_536),
+            max_image_bytes=env_int(env, "LLMRELAY_MAX_IMAGE_BYTES", 5_242_880),
+            max_file_bytes=env_int(env, "LLMRELAY_MAX_FILE_BYTES", 5_242_880),
             secret_max_age_s=env_int(env, "LLMRELAY_SECRET_MAX_AGE_S", 300, minimum=0),
             upstream_connect_timeout_s=_float(env, "LLMRELAY_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
             upstream_read_timeout_s=_float(env, "LLMRELAY_UPSTREAM_READ_TIMEOUT_S", 60.0),

@@ -23,6 +23,7 @@ __all__ = [
     "MissingKey",
     "RateLimited",
     "UnknownModel",
+    "UnsupportedParameter",
     "UpstreamBadRequest",
     "UpstreamError",
     "UpstreamTimeout",
@@ -81,6 +82,18 @@ class InvalidRequest(LLMRelayError):
 
     code = "invalid_request"
     status = 400
+
+
+class UnsupportedParameter(InvalidRequest):
+    """The request asks for something the chosen provider cannot do; ``param`` names it."""
+
+    code = "unsupported_parameter"
+
+    def __init__(
+        self, message: str, *, param: str | None = None, provider: str | None = None
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.param = param
 
 
 class UnknownModel(LLMRelayError):

@@ -1,6 +1,6 @@
 """``guard``: a provider's event iterator made safe to stream to a client.
 
-The guarded stream never raises: ``TextDelta`` items, ``Heartbeat`` items while the
+The guarded stream never raises: block events, ``Heartbeat`` items while the
 upstream is quiet, then exactly one terminal item, ``Finish`` or ``Failure``:
 
 - an :class:`~llmrelay.errors.LLMRelayError` from the upstream becomes ``Failure(error)``;
@@ -27,7 +27,16 @@ from collections.abc import AsyncGenerator
 from typing import Final
 
 from llmrelay.errors import DeadlineExceeded, LLMRelayError, UpstreamUnavailable
-from llmrelay.events import Failure, Finish, TextDelta, Usage
+from llmrelay.events import (
+    BlockEnd,
+    BlockStart,
+    Failure,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from llmrelay.gateway.logs import log_exception
 from llmrelay.gateway.pump import Ended, Pump, Raised, TimedOut, Upstream
 from llmrelay.http import InvocationContext
@@ -103,6 +112,11 @@ async def guard(
                 deltas += 1
                 if record is not None and record.first_text is None and slot.text:
                     record.text()
+                yield slot
+            elif isinstance(slot, ReasoningDelta | ToolCallDelta):
+                deltas += 1
+                yield slot
+            elif isinstance(slot, BlockStart | BlockEnd):
                 yield slot
             elif isinstance(slot, Finish | Failure):
                 yield _noted(record, slot)

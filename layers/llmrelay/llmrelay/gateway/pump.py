@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from llmrelay.errors import UpstreamUnavailable
-from llmrelay.events import Failure, Finish, TextDelta
+from llmrelay.events import Failure, Finish, StreamEvent
 from llmrelay.gateway.logs import log_exception, log_record
 from llmrelay.resilience.deadline import deadline_context
 
 __all__ = ["ENDED", "Ended", "Pump", "Raised", "Slot", "TimedOut", "Upstream"]
 
-Upstream = AsyncIterator[TextDelta | Finish | Failure]
+Upstream = AsyncIterator[StreamEvent | Failure]
 
 _BUFFER_SIZE: Final = 8
 
@@ -41,7 +41,7 @@ class TimedOut:
     """Nothing arrived in the time given."""
 
 
-Slot = TextDelta | Finish | Failure | Raised | Ended
+Slot = StreamEvent | Failure | Raised | Ended
 ENDED: Final = Ended()
 TIMED_OUT: Final = TimedOut()
 

@@ -1,6 +1,6 @@
 """What every client dialect encodes: the gateway's stream of items and the answer's metadata.
 
-The gateway's stream never raises: ``TextDelta`` items, ``Heartbeat`` items when the
+The gateway's stream never raises: block events, ``Heartbeat`` items when the
 upstream is quiet, then exactly one terminal item, ``Finish`` or ``Failure``.
 """
 
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from llmrelay.errors import LLMRelayError
-from llmrelay.events import Failure, Finish, TextDelta, Usage
+from llmrelay.events import Failure, Finish, StreamEvent, Usage
 
 __all__ = [
     "Heartbeat",
@@ -31,7 +31,7 @@ class Heartbeat:
 
 
 Terminal = Finish | Failure
-StreamItem = TextDelta | Heartbeat | Finish | Failure
+StreamItem = StreamEvent | Heartbeat | Failure
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from llmrelay.errors import LLMRelayError
 from llmrelay.events import Failure, Finish, TextDelta
 from llmrelay.protocols.base import (
-    Heartbeat,
     StreamItem,
     StreamMeta,
     Terminal,
@@ -39,7 +38,7 @@ async def collect(items: AsyncIterable[StreamItem]) -> Answer:
     async for item in items:
         if isinstance(item, TextDelta):
             pieces.append(item.text)
-        elif not isinstance(item, Heartbeat):
+        elif isinstance(item, Finish | Failure):
             return Answer("".join(pieces), item)
     return Answer("".join(pieces), Failure(LLMRelayError("the answer ended unexpectedly")))
 

@@ -99,7 +99,7 @@ async def encode_native(
             if item.text:
                 first_text = clock() if first_text is None else first_text
                 yield delta_event(item.text)
-        else:
+        elif isinstance(item, Finish | Failure):
             yield _terminal_event(item, Timings.between(started, first_text, clock()), meta.model)
             return
     yield error_event(Failure(LLMRelayError("the answer ended unexpectedly")))

@@ -149,7 +149,7 @@ async def encode_chunks(
         elif isinstance(item, TextDelta):
             if item.text:
                 yield _event(chunk(info, {"content": item.text}))
-        else:
+        elif isinstance(item, Finish | Failure):
             for frame in _terminal_events(info, item):
                 yield frame
             return

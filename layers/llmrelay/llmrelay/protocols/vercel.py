@@ -86,7 +86,7 @@ async def encode_ui_message_stream(
                     text_open = True
                     yield _part("text-start", id=_TEXT_ID)
                 yield _part("text-delta", id=_TEXT_ID, delta=item.text)
-        else:
+        elif isinstance(item, Finish | Failure):
             for frame in _ending(meta, item, text_open):
                 yield frame
             return

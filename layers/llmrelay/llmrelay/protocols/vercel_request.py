@@ -24,7 +24,8 @@ from llmrelay.models import ChatRequest
 __all__ = ["parse_ui_chat_request"]
 
 _FIELDS: Final = ("model", "temperature", "max_tokens", "context_id", "user")
-_MAX_THREAD_ID: Final = 256  # a longer chat id is not passed on
+_MAX_THREAD_ID: Final = 256
+_ROLES: Final = ("system", "user", "assistant")  # a longer chat id is not passed on
 
 
 def _text(parts: object, where: str) -> str:
@@ -50,6 +51,8 @@ def _messages(value: object) -> list[dict[str, object]]:
     for index, message in enumerate(value):
         if not isinstance(message, dict):
             raise InvalidRequest(f"messages.{index}: must be an object")
+        if message.get("role") not in _ROLES:
+            raise InvalidRequest(f"messages.{index}.role: must be one of {', '.join(_ROLES)}")
         content = _text(message.get("parts"), f"messages.{index}")
         if content:
             messages.append({"role": message.get("role"), "content": content})

@@ -15,8 +15,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from llmrelay.blocks import BlockWriter
 from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
-from llmrelay.events import Finish, FinishReason, StreamEvent, TextDelta, Usage
+from llmrelay.events import Finish, FinishReason, StreamEvent, Usage
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.clients import ClientCache
 from llmrelay.providers.errormap import (
@@ -90,15 +91,18 @@ class AnthropicProvider:
         )
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        writer = BlockWriter()
         try:
             async with self._open(call) as stream:
                 async for text in stream.text_stream:
-                    if text:  # an empty text_delta carries nothing worth an event
-                        yield TextDelta(text)
+                    for event in writer.text(text):  # an empty text_delta yields nothing
+                        yield event
                 final = await _final_message(stream, call)
         except _upstream_failures() as exc:
             raise _error_from(exc, call) from exc
         usage = Usage(final.usage.input_tokens, final.usage.output_tokens)
+        for event in writer.close():
+            yield event
         yield Finish(finish_reason(final.stop_reason), usage)
 
     def _open(self, call: ProviderCall) -> AsyncMessageStreamManager[None]:
@@ -120,9 +124,9 @@ def _messages(call: ProviderCall) -> list[MessageParam]:
     params: list[MessageParam] = []
     for message in call.messages:
         if message.role == "assistant":
-            params.append({"role": "assistant", "content": message.content})
+            params.append({"role": "assistant", "content": message.text})
         else:
-            params.append({"role": "user", "content": message.content})
+            params.append({"role": "user", "content": message.text})
     return params
 
 

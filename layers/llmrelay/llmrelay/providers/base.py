@@ -8,6 +8,7 @@ from typing import Protocol
 
 from llmrelay.events import StreamEvent
 from llmrelay.models import Message
+from llmrelay.tools import ReasoningEffort, ResponseFormat, Tool, ToolChoice, ToolChoiceName
 
 __all__ = ["Provider", "ProviderCall"]
 
@@ -16,9 +17,11 @@ __all__ = ["Provider", "ProviderCall"]
 class ProviderCall:
     """What a provider needs for one answer, already resolved and authenticated.
 
-    ``messages`` holds only ``user``/``assistant`` turns; every system instruction (the
-    ``context_id`` prompt and any ``system`` messages) is merged into ``system``, so that
-    each adapter can put it where its API wants it.
+    ``messages`` holds only ``user``, ``assistant`` and ``tool`` turns; every system
+    instruction (the ``context_id`` prompt and any ``system`` messages) is merged into
+    ``system``, so that each adapter can put it where its API wants it. Everything else is
+    the request's, already checked against what the provider supports
+    (:data:`llmrelay.providers.registry.ProviderSpec.unsupported`).
     """
 
     provider: str
@@ -30,10 +33,18 @@ class ProviderCall:
     user: str | None = None
     api_key: str | None = None
     base_url: str | None = None
+    tools: Sequence[Tool] = ()
+    tool_choice: ToolChoiceName | ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    stop: Sequence[str] = ()
+    top_p: float | None = None
+    seed: int | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class Provider(Protocol):
-    """Turns a call into ``TextDelta`` events then exactly one ``Finish``.
+    """Turns a call into block events (:mod:`llmrelay.events`) then exactly one ``Finish``.
 
     Failures raise :class:`llmrelay.errors.LLMRelayError` subclasses, translated from
     the SDK's own exceptions with ``raise ... from exc``.

@@ -43,7 +43,7 @@ __all__ = ["HuggingFaceProvider", "map_error"]
 
 def _messages(call: ProviderCall) -> list[dict[str, str]]:
     system = [{"role": "system", "content": call.system}] if call.system else []
-    return [*system, *({"role": m.role, "content": m.content} for m in call.messages)]
+    return [*system, *({"role": m.role, "content": m.text} for m in call.messages)]
 
 
 def _new_pool() -> httpx2.AsyncClient:

@@ -19,9 +19,10 @@ from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
+from llmrelay.blocks import BlockWriter
 from llmrelay.config import get_settings
 from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
-from llmrelay.events import Finish, FinishReason, StreamEvent, TextDelta, Usage
+from llmrelay.events import Finish, FinishReason, StreamEvent, Usage
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.clients import ClientCache
 from llmrelay.providers.errormap import (
@@ -98,17 +99,20 @@ async def events_from_chunks(
     """
     reason: str | None = None
     usage = Usage()
+    writer = BlockWriter()
     async for chunk in chunks:
         if chunk.usage is not None:
             usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
         for choice in chunk.choices:
             text = choice.delta.content if choice.delta is not None else None
-            if text:
-                yield TextDelta(text)
+            for event in writer.text(text or ""):
+                yield event
             reason = choice.finish_reason or reason
     if reason is None:
         message = upstream_message(provider, "ended its stream before the answer was complete")
         raise UpstreamUnavailable(message, provider=provider)
+    for event in writer.close():
+        yield event
     yield Finish(reason=finish_reason_of(reason), usage=usage)
 
 
@@ -118,9 +122,9 @@ def _messages(call: ProviderCall) -> list[ChatCompletionMessageParam]:
         messages.append({"role": "system", "content": call.system})
     for message in call.messages:
         if message.role == "assistant":
-            messages.append({"role": "assistant", "content": message.content})
+            messages.append({"role": "assistant", "content": message.text})
         else:
-            messages.append({"role": "user", "content": message.content})
+            messages.append({"role": "user", "content": message.text})
     return messages
 
 

@@ -13,18 +13,58 @@ from typing import Literal
 from llmrelay.errors import UnknownModel
 from llmrelay.providers.base import Provider
 
-__all__ = ["PROVIDERS", "ProviderKind", "ProviderSpec", "load_provider", "resolve"]
+__all__ = [
+    "FEATURE_PARAMETERS",
+    "PROVIDERS",
+    "Feature",
+    "ProviderKind",
+    "ProviderSpec",
+    "load_provider",
+    "resolve",
+]
 
 ProviderKind = Literal["openai", "anthropic", "huggingface", "echo"]
+Feature = Literal[
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "stop",
+    "top_p",
+    "seed",
+    "reasoning_effort",
+    "images",
+    "image_urls",
+    "files",
+]
+# What a request asks for, by the parameter a refusal names.
+FEATURE_PARAMETERS: dict[Feature, str] = {
+    "tools": "tools",
+    "tool_choice": "tool_choice",
+    "parallel_tool_calls": "parallel_tool_calls",
+    "response_format": "response_format",
+    "stop": "stop",
+    "top_p": "top_p",
+    "seed": "seed",
+    "reasoning_effort": "reasoning_effort",
+    "images": "messages",
+    "image_urls": "messages",
+    "files": "messages",
+}
+_NONE: frozenset[Feature] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
+    """``unsupported``: what the provider's API cannot take; a request that asks for it is
+    refused before any upstream call (:class:`~llmrelay.errors.UnsupportedParameter`)."""
+
     name: str
     kind: ProviderKind
     key_name: str | None
     default_base_url: str | None = None
     key_required: bool = True
+    unsupported: frozenset[Feature] = _NONE
 
 
 PROVIDERS: dict[str, ProviderSpec] = {
@@ -32,8 +72,20 @@ PROVIDERS: dict[str, ProviderSpec] = {
     for spec in (
         ProviderSpec("echo", "echo", None, key_required=False),
         ProviderSpec("openai", "openai", "OPENAI_API_KEY", "https://api.openai.com/v1"),
-        ProviderSpec("anthropic", "anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com"),
-        ProviderSpec("huggingface", "huggingface", "HF_TOKEN", "https://router.huggingface.co/v1"),
+        ProviderSpec(
+            "anthropic",
+            "anthropic",
+            "ANTHROPIC_API_KEY",
+            "https://api.anthropic.com",
+            unsupported=frozenset({"seed"}),
+        ),
+        ProviderSpec(
+            "huggingface",
+            "huggingface",
+            "HF_TOKEN",
+            "https://router.huggingface.co/v1",
+            unsupported=frozenset({"files"}),
+        ),
         ProviderSpec("groq", "openai", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
         ProviderSpec(
             "gemini",

@@ -27,7 +27,7 @@ from functools import partial
 from llmrelay.chat import route, stream_chat
 from llmrelay.config import Settings, get_settings
 from llmrelay.errors import LLMRelayError, UpstreamUnavailable
-from llmrelay.events import Finish, Routed, StreamEvent, TextDelta
+from llmrelay.events import Finish, Routed, StreamEvent
 from llmrelay.models import ChatRequest
 from llmrelay.resilience.chain import model_chain
 from llmrelay.resilience.deadline import current_deadline
@@ -37,7 +37,7 @@ from llmrelay.secrets import SecretStore
 
 __all__ = ["Opener", "ResilientEvent", "Sleep", "stream_resilient"]
 
-ResilientEvent = Routed | TextDelta | Finish
+ResilientEvent = Routed | StreamEvent
 Opener = Callable[[ChatRequest], AsyncIterator[StreamEvent]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -132,7 +132,7 @@ async def stream_resilient(
     sleep: Sleep = asyncio.sleep,
     jitter: Callable[[], float] = random.random,
 ) -> AsyncGenerator[ResilientEvent, None]:
-    """Stream one answer: ``Routed`` (the model that answers), ``TextDelta`` events, then
+    """Stream one answer: ``Routed`` (the model that answers), its block events, then
     exactly one ``Finish`` whose ``model`` is the answering model.
 
     Failures raise :class:`~llmrelay.errors.LLMRelayError`: before any item, the last

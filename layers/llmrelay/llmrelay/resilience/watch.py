@@ -1,6 +1,6 @@
 """``ModelWatch``: how a consumer that does not know ``Routed`` reads a resilient stream.
 
-The gateway's guard and encoders speak ``TextDelta``/``Finish``/``Failure`` only; the watch
+The gateway's guard and encoders speak block events, ``Finish`` and ``Failure`` only; the watch
 takes the ``Routed`` announcement out of the stream and keeps it, so that the gateway can
 name the answering model in its ``meta`` once the first item has arrived (the announcement
 always comes just before it, from the same task).
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from llmrelay.events import Failure, Finish, Routed, TextDelta
+from llmrelay.events import Failure, Routed, StreamEvent
 
 __all__ = ["AnswerStream", "ModelWatch"]
 
-AnswerStream = AsyncIterator[Routed | TextDelta | Finish | Failure]
+AnswerStream = AsyncIterator[Routed | StreamEvent | Failure]
 """A stream the gateway answers from: a resilient stream, or any plain one."""
 
 
@@ -25,9 +25,7 @@ class ModelWatch:
     def __init__(self) -> None:
         self.routed: Routed | None = None
 
-    async def events(
-        self, stream: AnswerStream
-    ) -> AsyncGenerator[TextDelta | Finish | Failure, None]:
+    async def events(self, stream: AnswerStream) -> AsyncGenerator[StreamEvent | Failure, None]:
         try:
             async for item in stream:
                 if isinstance(item, Routed):
