@@ -140,3 +140,23 @@ async def test_an_explicit_delay_wins_over_the_environment(
 async def test_without_a_delay_the_answer_is_immediate() -> None:
     _, total = await timed(EchoProvider(), " ".join(["word"] * 200))
     assert total < 0.5
+
+
+async def test_the_demo_command_streams_reasoning_text_and_a_tool_call() -> None:
+    from llmrelay.blocks import BlockCollector
+    from llmrelay.events import ReasoningBlock, TextBlock, ToolCall
+
+    events = await run(call_for(("user", "/demo Zürich weather")))
+    collector = BlockCollector()
+    collector.extend(events)
+    reasoning, text, call = collector.blocks()
+    assert isinstance(reasoning, ReasoningBlock)
+    assert reasoning.text
+    assert reasoning.signature
+    assert text == TextBlock("Zürich weather")
+    assert isinstance(call, ToolCall)
+    assert call.name == "echo"
+    assert call.input() == {"text": "Zürich weather"}
+    last = events[-1]
+    assert isinstance(last, Finish)
+    assert last.reason == "tool_calls"

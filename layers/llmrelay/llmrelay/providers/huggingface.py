@@ -31,7 +31,8 @@ from llmrelay.providers.errormap import (
     parse_retry_after,
     upstream_message,
 )
-from llmrelay.providers.openai import events_from_chunks
+from llmrelay.providers.openai_chunks import events_from_chunks
+from llmrelay.providers.openai_params import openai_messages, openai_options
 
 if TYPE_CHECKING:
     import httpx2
@@ -39,11 +40,6 @@ if TYPE_CHECKING:
     from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
 
 __all__ = ["HuggingFaceProvider", "map_error"]
-
-
-def _messages(call: ProviderCall) -> list[dict[str, str]]:
-    system = [{"role": "system", "content": call.system}] if call.system else []
-    return [*system, *({"role": m.role, "content": m.text} for m in call.messages)]
 
 
 def _new_pool() -> httpx2.AsyncClient:
@@ -89,14 +85,21 @@ class HuggingFaceProvider:
     ) -> AsyncIterator[ChatCompletionStreamOutput]:
         from huggingface_hub import ChatCompletionInputStreamOptions
 
+        options = openai_options(call)
+        # Fields the client has no argument for travel in its extra_body, as JSON.
+        extra = {
+            k: options.pop(k) for k in ("parallel_tool_calls", "reasoning_effort") if k in options
+        }
         chunks = await client.chat_completion(
-            _messages(call),
+            openai_messages(call),
             model=call.model,
             stream=True,
             # Real upstreams send usage only when asked.
             stream_options=ChatCompletionInputStreamOptions(include_usage=True),
             max_tokens=call.max_tokens,
             temperature=call.temperature,
+            extra_body=extra or None,
+            **options,
         )
         async for chunk in chunks:
             yield chunk

@@ -15,14 +15,13 @@ no finish reason at all was cut short and raises ``UpstreamUnavailable``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, cast
 
-from llmrelay.blocks import BlockWriter
 from llmrelay.config import get_settings
 from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
-from llmrelay.events import Finish, FinishReason, StreamEvent, Usage
+from llmrelay.events import StreamEvent
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.clients import ClientCache
 from llmrelay.providers.errormap import (
@@ -32,100 +31,19 @@ from llmrelay.providers.errormap import (
     parse_retry_after,
     upstream_message,
 )
+from llmrelay.providers.openai_chunks import events_from_chunks, finish_reason_of
+from llmrelay.providers.openai_params import openai_messages, openai_options
 
 if TYPE_CHECKING:
     import ssl
 
     from openai import AsyncOpenAI, AsyncStream, Omit, Timeout
-    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+    from openai.types.chat import ChatCompletionChunk
 
 __all__ = ["OpenAIProvider", "events_from_chunks", "finish_reason_of"]
 
 # OpenAI-compatible servers without auth (vLLM, Ollama...): the SDK refuses an empty key.
 _NO_KEY = "no-key"
-_FINISH_REASONS: dict[str, FinishReason] = {
-    "stop": "stop",
-    "eos_token": "stop",  # TGI (Hugging Face)
-    "stop_sequence": "stop",  # TGI
-    "length": "length",
-    "max_tokens": "length",
-    "content_filter": "content_filter",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-}
-
-
-class _Delta(Protocol):
-    @property
-    def content(self) -> str | None: ...
-
-
-class _Choice(Protocol):
-    @property
-    def delta(self) -> _Delta | None: ...
-    @property
-    def finish_reason(self) -> str | None: ...
-
-
-class _Usage(Protocol):
-    @property
-    def prompt_tokens(self) -> int: ...
-    @property
-    def completion_tokens(self) -> int: ...
-
-
-class Chunk(Protocol):
-    """What this module reads of a streamed chunk: OpenAI's ``ChatCompletionChunk`` and
-    Hugging Face's ``ChatCompletionStreamOutput`` both fit."""
-
-    @property
-    def choices(self) -> Sequence[_Choice]: ...
-    @property
-    def usage(self) -> _Usage | None: ...
-
-
-def finish_reason_of(raw: str | None) -> FinishReason:
-    """The neutral finish reason for an OpenAI-style (or TGI) ``finish_reason``."""
-    return _FINISH_REASONS.get(raw or "", "other")
-
-
-async def events_from_chunks(
-    chunks: AsyncIterable[Chunk], provider: str
-) -> AsyncIterator[StreamEvent]:
-    """``TextDelta`` per non-empty content delta, then one ``Finish`` with the usage.
-
-    Usage is taken from whichever chunk carries it (the final empty-``choices`` chunk for
-    OpenAI; Gemini and Groq put it on the finish chunk).
-    """
-    reason: str | None = None
-    usage = Usage()
-    writer = BlockWriter()
-    async for chunk in chunks:
-        if chunk.usage is not None:
-            usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-        for choice in chunk.choices:
-            text = choice.delta.content if choice.delta is not None else None
-            for event in writer.text(text or ""):
-                yield event
-            reason = choice.finish_reason or reason
-    if reason is None:
-        message = upstream_message(provider, "ended its stream before the answer was complete")
-        raise UpstreamUnavailable(message, provider=provider)
-    for event in writer.close():
-        yield event
-    yield Finish(reason=finish_reason_of(reason), usage=usage)
-
-
-def _messages(call: ProviderCall) -> list[ChatCompletionMessageParam]:
-    messages: list[ChatCompletionMessageParam] = []
-    if call.system:
-        messages.append({"role": "system", "content": call.system})
-    for message in call.messages:
-        if message.role == "assistant":
-            messages.append({"role": "assistant", "content": message.text})
-        else:
-            messages.append({"role": "user", "content": message.text})
-    return messages
 
 
 def _timeout() -> Timeout:
@@ -187,18 +105,23 @@ class OpenAIProvider:
         from openai import omit
 
         max_tokens, max_completion_tokens = _token_limits(call)
-        return await self.client(call).chat.completions.create(
-            model=call.model,
-            messages=_messages(call),
-            stream=True,
+        # The messages and options are built as plain JSON (openai_params, shared with Hugging
+        # Face); the SDK's TypedDicts describe the same shapes.
+        arguments: dict[str, Any] = {
+            "model": call.model,
+            "messages": openai_messages(call),
+            "stream": True,
             # Real upstreams send usage only when asked.
-            stream_options={"include_usage": True},
-            temperature=omit if call.temperature is None else call.temperature,
-            max_tokens=max_tokens,
-            max_completion_tokens=max_completion_tokens,
-            user=omit if call.user is None else call.user,
-            timeout=_timeout(),
-        )
+            "stream_options": {"include_usage": True},
+            "temperature": omit if call.temperature is None else call.temperature,
+            "max_tokens": max_tokens,
+            "max_completion_tokens": max_completion_tokens,
+            "user": omit if call.user is None else call.user,
+            "timeout": _timeout(),
+            **openai_options(call),
+        }
+        stream = await self.client(call).chat.completions.create(**arguments)
+        return cast("AsyncStream[ChatCompletionChunk]", stream)
 
 
 def _token_limits(call: ProviderCall) -> tuple[int | Omit, int | Omit]:

@@ -108,11 +108,29 @@ class FakeOpenAI(FakeUpstream):
     @staticmethod
     def _usage(reply: Reply) -> dict[str, int]:
         prompt, completion = reply.input_tokens, reply.completion_tokens
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+        if reply.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+        if reply.reasoning_tokens:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
+        return usage
+
+    @staticmethod
+    def _tool_deltas(reply: Reply) -> list[dict[str, Any]]:
+        """Each call's first delta (id, name, empty arguments), then one per fragment."""
+        deltas: list[dict[str, Any]] = []
+        for position, call in enumerate(reply.tool_calls):
+            index = position if call.index is None else call.index
+            function = {"name": call.name, "arguments": ""}
+            deltas.append({"index": index, "id": call.id, "type": "function", "function": function})
+            deltas.extend(
+                {"index": index, "function": {"arguments": fragment}} for fragment in call.fragments
+            )
+        return deltas
 
     # -- answering -------------------------------------------------------------------------
 
@@ -173,10 +191,17 @@ class FakeOpenAI(FakeUpstream):
         extra: dict[str, Any] = {"usage": None} if usage else {}
         first = self._choice({"role": "assistant", "content": "", "refusal": None})
         await self.write_event(response, self._chunk(ident, model, [first], **extra), reply)
+        for thought in reply.reasoning:  # as DeepSeek, vLLM and Groq send it
+            delta = {"reasoning_content": thought}
+            chunk = self._chunk(ident, model, [self._choice(delta)], **extra)
+            await self.write_event(response, chunk, reply)
         for index, piece in enumerate(reply.pieces):
             if await self.fault_mid_stream(response, reply, index):
                 return
             chunk = self._chunk(ident, model, [self._choice({"content": piece})], **extra)
+            await self.write_event(response, chunk, reply)
+        for delta in self._tool_deltas(reply):
+            chunk = self._chunk(ident, model, [self._choice({"tool_calls": [delta]})], **extra)
             await self.write_event(response, chunk, reply)
         if await self.fault_mid_stream(response, reply, len(reply.pieces)):
             return

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from llmrelay.httpd import Request, ResponseWriter
 from llmrelay.server_thread import ServerThread
 
-__all__ = ["FakeUpstream", "Fault", "FaultKind", "RecordedRequest", "Reply"]
+__all__ = ["FakeToolCall", "FakeUpstream", "Fault", "FaultKind", "RecordedRequest", "Reply"]
 
 FaultKind = Literal[
     "status",  # answer `status` (401, 429 + retry-after, 500, 503, 529...) with an error body
@@ -40,6 +40,22 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class FakeToolCall:
+    """A tool call a fake streams after the text: its id, name and argument fragments.
+    ``index``: the index the upstream gives it (default: its position among the calls;
+    set every call's to 0 to play a server that numbers parallel calls alike)."""
+
+    id: str
+    name: str
+    fragments: tuple[str, ...] = ("{}",)
+    index: int | None = None
+
+    @property
+    def arguments(self) -> str:
+        return "".join(self.fragments)
+
+
+@dataclass(frozen=True)
 class Reply:
     pieces: tuple[str, ...] = ("Hello", ", ", "world", "!")
     input_tokens: int = 7
@@ -50,6 +66,12 @@ class Reply:
     # is one (else mid-event), so clients must reassemble across network reads.
     split_writes: bool = False
     piece_delay_s: float = 0.0
+    # Beyond text: reasoning pieces (before the text), tool calls (after it), and usage
+    # details (cached input tokens, reasoning tokens), each in the provider's own shape.
+    reasoning: tuple[str, ...] = ()
+    tool_calls: tuple[FakeToolCall, ...] = ()
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def text(self) -> str:
