@@ -18,7 +18,7 @@ from llmrelay.providers.registry import (
     load_provider,
     resolve,
 )
-from llmrelay.secrets import SecretStore, secret_store_for
+from llmrelay.secrets import SecretStore, load_secret, secret_store_for
 
 __all__ = ["Route", "build_call", "features_of", "route", "stream_chat"]
 
@@ -126,7 +126,7 @@ def build_call(
     )
 
 
-def _with_fresh_key(
+async def _with_fresh_key(
     request: ChatRequest, where: Route, secrets: SecretStore, settings: Settings
 ) -> ProviderCall | None:
     """The call rebuilt after refetching the secret; ``None`` when the secret is unreadable
@@ -134,7 +134,7 @@ def _with_fresh_key(
     try:
         # refresh()'s "changed" is not enough: a concurrent request may already have
         # refreshed the shared store after this call read the old key. Callers compare keys.
-        secrets.refresh()
+        await load_secret(secrets, force=True)
         return build_call(request, where, secrets, settings)
     except MissingKey:
         return None
@@ -157,6 +157,10 @@ async def stream_chat(
     if secrets is None:
         secrets = secret_store_for(settings.secret_id, settings.secret_max_age_s)
     where = route(request, settings)
+    if where.spec.key_name:  # off the event loop, within the deadline (echo never waits)
+        _system_prompt(request, settings)  # the request's own faults first
+        _refuse_unsupported(request, where.spec)
+        await load_secret(secrets)
     call = build_call(request, where, secrets, settings)
     # After build_call: a request that cannot be served never pays for importing an SDK.
     provider = load_provider(where.spec.kind)
@@ -168,7 +172,7 @@ async def stream_chat(
     except AuthenticationFailed:
         if started:
             raise
-        retry = _with_fresh_key(request, where, secrets, settings)
+        retry = await _with_fresh_key(request, where, secrets, settings)
         if retry is None or retry.api_key == call.api_key:
             raise
         async for event in provider.stream(retry):

@@ -21,6 +21,7 @@ if any, matched. The key itself never reaches a response, an error message or a 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -36,7 +37,7 @@ from llmrelay.gateway.errors import AuthUnavailable, Unauthorized
 from llmrelay.gateway.logs import log_exception, log_record
 from llmrelay.gateway.responses import error_response
 from llmrelay.http import App, HttpRequest, HttpResponse, InvocationContext
-from llmrelay.secrets import SecretStore, secret_store_for
+from llmrelay.secrets import SecretStore, load_secret, secret_store_for
 
 __all__ = [
     "HASHES_KEY",
@@ -147,10 +148,16 @@ class SecretHashes:
         self._settings = settings
         self._secrets = secrets
 
-    def __call__(self) -> tuple[bytes, ...]:
+    def _store(self) -> SecretStore:
         settings = self._settings or get_settings()
-        secrets = self._secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
-        return parse_hashes(secrets.get(HASHES_KEY) or "")
+        return self._secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
+
+    async def load(self, deadline: float | None) -> None:
+        """Read the secret off the event loop, by ``deadline`` (raises when it cannot)."""
+        await load_secret(self._store(), deadline=deadline)
+
+    def __call__(self) -> tuple[bytes, ...]:
+        return parse_hashes(self._store().get(HASHES_KEY) or "")
 
 
 def _refused(request: HttpRequest, context: InvocationContext, reason: str) -> HttpResponse:
@@ -170,6 +177,12 @@ def _refused(request: HttpRequest, context: InvocationContext, reason: str) -> H
     return error_response(Unauthorized("the API key is not valid"), {"www-authenticate": challenge})
 
 
+def _deadline(context: InvocationContext) -> float:
+    """A second before the function's deadline, on the running loop's clock."""
+    remaining_s = context.get_remaining_time_in_millis() / 1000 - 1.0
+    return asyncio.get_running_loop().time() + remaining_s
+
+
 class ClientAuth:
     """Wraps an app: requests to protected paths need a key whose digest ``digests()``
     returns (``api_key`` mode; see the module's docstring)."""
@@ -185,6 +198,9 @@ class ClientAuth:
         if not keys:
             return _refused(request, context, "missing_key")
         try:
+            load = getattr(self._digests, "load", None)
+            if load is not None:  # a stalled Secrets Manager: a prompt 503, never a hang
+                await load(_deadline(context))
             digests = self._digests()
         except Exception as exc:  # the secret is unreadable: refuse, never fall open
             log_exception("auth: client key digests unavailable", exc)

@@ -24,7 +24,7 @@ from llmrelay.gateway.logs import log_record
 from llmrelay.gateway.responses import json_response
 from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec, resolve
-from llmrelay.secrets import SecretStore, StaticSecrets, secret_store_for
+from llmrelay.secrets import SecretStore, StaticSecrets, load_secret, secret_store_for
 
 __all__ = ["ModelList", "configured", "model_ids"]
 
@@ -90,5 +90,10 @@ class ModelList:
     async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
         settings = self._settings or get_settings()
         secrets = self._secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
+        try:  # off the event loop, bounded: a stalled Secrets Manager lists what needs no key
+            await load_secret(secrets)
+        except LLMRelayError as error:
+            log_record("WARNING", "models: the secret could not be read", error=str(error))
+            secrets = StaticSecrets()
         ids = model_ids(secrets, settings)
         return json_response(200, {"object": "list", "data": list(_entries(ids))})
