@@ -195,8 +195,9 @@ async def test_the_provider_gets_the_request_in_llmrelays_terms() -> None:
             top_p=0.5,
         )
     [chat] = seen
-    assert [(m.role, m.content) for m in chat.messages] == [("system", "be brief"), ("user", "hi")]
+    assert [(m.role, m.text) for m in chat.messages] == [("system", "be brief"), ("user", "hi")]
     assert (chat.temperature, chat.max_tokens, chat.user) == (0.2, 9, "person-1")
+    assert chat.top_p == 0.5
 
 
 ERRORS = [
@@ -215,3 +216,36 @@ async def test_request_errors_have_a_status_and_a_json_error_with_a_code(
     assert response.status == status
     assert response.headers["content-type"] == "application/json"
     assert json.loads(raw)["error"]["code"] == code
+
+
+async def test_the_sdk_reassembles_reasoning_and_a_tool_call_from_the_echo_demo() -> None:
+    weather: Any = {"type": "function", "function": {"name": "weather", "parameters": {}}}
+    async with sdk(build_app()) as client:
+        stream = await client.chat.completions.create(
+            model="echo/echo",
+            messages=[{"role": "user", "content": "/demo Zürich"}],
+            tools=[weather],
+            stream=True,
+        )
+        chunks = [chunk async for chunk in stream]
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    reasoning = "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas)
+    assert reasoning.startswith("The user wrote 1 words")
+    assert "".join(d.content or "" for d in deltas) == "Zürich"
+    calls = [call for d in deltas for call in d.tool_calls or ()]
+    assert calls[0].index == 0
+    assert calls[0].id is not None
+    assert calls[0].function is not None
+    assert calls[0].function.name == "weather"
+    arguments = "".join(c.function.arguments or "" for c in calls if c.function)
+    assert json.loads(arguments) == {"text": "Zürich"}
+    assert {c.index for c in calls} == {0}
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+
+
+async def test_a_provider_that_cannot_honour_a_parameter_gets_a_400_naming_it() -> None:
+    async with sdk(build_app()) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(model="anthropic/claude-x", messages=HELLO, seed=3)
+    assert caught.value.code == "unsupported_parameter"
+    assert "seed" in caught.value.message

@@ -76,7 +76,8 @@ def test_text_content_parts_are_joined_and_refusals_skipped() -> None:
         {"type": "text", "text": "two"},
     ]
     parsed = parse_openai_request(body(messages=[{"role": "user", "content": content}]))
-    assert parsed.chat.messages[0].content == "one\ntwo"
+    assert parsed.chat.messages[0].text == "onetwo"
+    assert len(parsed.chat.messages[0].parts) == 2
 
 
 @pytest.mark.parametrize("name", sorted(IGNORED_PARAMETERS))
@@ -103,10 +104,10 @@ def test_parameters_that_ask_for_nothing_extra_are_accepted(fields: dict[str, An
 REFUSED = [
     pytest.param([], "body: must be a JSON object", id="not-an-object"),
     pytest.param(body(n=2), "n: not supported", id="n-2"),
-    pytest.param(body(tools=[{"type": "function"}]), "tools: not supported", id="tools"),
+    pytest.param(body(tools=[{"type": "custom"}]), "tools.0.type: only 'function'", id="tools"),
     pytest.param(body(logprobs=True), "logprobs: not supported", id="logprobs"),
     pytest.param(
-        body(response_format={"type": "json_object"}), "response_format: not", id="json-mode"
+        body(response_format={"type": "json_schema"}), "response_format.json_schema", id="json-mode"
     ),
     pytest.param(body(temprature=0.2), "temprature: unrecognized", id="typo"),
     pytest.param(body(stream="yes"), "stream: must be true or false", id="stream-not-bool"),
@@ -116,10 +117,12 @@ REFUSED = [
         "stream_options.include_usage: must be",
         id="include-usage-not-bool",
     ),
-    pytest.param(body(messages=[{"role": "tool", "content": "x"}]), "messages.0.role", id="tool"),
     pytest.param(
-        body(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]),
-        "messages.0.content.0: only parts of type 'text'",
+        body(messages=[{"role": "tool", "content": "x"}]), "messages.0: tool_call_id", id="tool"
+    ),
+    pytest.param(
+        body(messages=[{"role": "user", "content": [{"type": "input_audio"}]}]),
+        "messages.0.content.0.type: parts of type 'input_audio' are not supported",
         id="image-part",
     ),
     pytest.param(body(messages=[]), "messages", id="no-messages"),
@@ -137,3 +140,42 @@ def test_bad_or_unsupported_bodies_are_refused_naming_the_parameter(
     data: object, expected: str
 ) -> None:
     assert expected in refused(data)
+
+
+def test_tools_choice_format_and_sampling_reach_the_neutral_request() -> None:
+    schema = {"type": "object", "properties": {"q": {"type": "string"}}}
+    parsed = parse_openai_request(
+        body(
+            tools=[{"type": "function", "function": {"name": "search", "parameters": schema}}],
+            tool_choice={"type": "function", "function": {"name": "search"}},
+            response_format={"type": "json_schema", "json_schema": {"name": "r", "schema": schema}},
+            stop="END",
+            top_p=0.9,
+            seed=1,
+            reasoning_effort="high",
+            parallel_tool_calls=True,
+        )
+    )
+    chat = parsed.chat
+    assert chat.tools is not None
+    assert chat.tools[0].name == "search"
+    assert chat.tool_choice is not None
+    assert (chat.stop, chat.top_p, chat.seed, chat.reasoning_effort) == (["END"], 0.9, 1, "high")
+    assert chat.response_format is not None
+    assert chat.response_format.json_schema == schema
+
+
+def test_a_tool_loop_reads_back_as_calls_and_results() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
+    parsed = parse_openai_request(
+        body(
+            messages=[
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "done"},
+            ]
+        )
+    )
+    assistant, tool = parsed.chat.messages[1:]
+    assert [(c.id, c.name, c.arguments) for c in assistant.tool_calls] == [("c1", "f", '{"a":1}')]
+    assert (tool.role, tool.tool_call_id, tool.text) == ("tool", "c1", "done")

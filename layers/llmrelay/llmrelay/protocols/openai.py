@@ -22,7 +22,16 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, replace
 
 from llmrelay.errors import LLMRelayError, UnknownModel
-from llmrelay.events import Failure, Finish, FinishReason, TextDelta, Usage
+from llmrelay.events import (
+    BlockStart,
+    Failure,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from llmrelay.protocols.base import Heartbeat, StreamItem, StreamMeta, json_text
 from llmrelay.sse import PING, encode_event
 
@@ -73,12 +82,18 @@ class Completion:
         return f"chatcmpl-{self.meta.id}"
 
 
-def usage_object(usage: Usage) -> dict[str, int]:
-    return {
+def usage_object(usage: Usage) -> dict[str, object]:
+    """OpenAI's usage; the details only when there is something to say in them."""
+    body: dict[str, object] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
     }
+    if usage.cache_read_tokens:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cache_read_tokens}
+    if usage.reasoning_tokens:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
 
 
 def error_object(error: LLMRelayError) -> dict[str, object]:
@@ -95,7 +110,7 @@ def encode_error(error: LLMRelayError) -> bytes:
 
 def chunk(
     info: Completion,
-    delta: dict[str, str],
+    delta: dict[str, object],
     finish_reason: FinishReason | None = None,
 ) -> dict[str, object]:
     """One ``chat.completion.chunk`` with a single choice."""
@@ -137,11 +152,46 @@ def _terminal_events(info: Completion, item: Finish | Failure) -> list[bytes]:
     return [*frames, DONE]
 
 
+class _ToolIndices:
+    """Each tool-call block's ``index`` among the answer's tool calls (0, 1, ...)."""
+
+    def __init__(self) -> None:
+        self._of_block: dict[int, int] = {}
+
+    def start(self, item: BlockStart) -> dict[str, object]:
+        index = self._of_block[item.index] = len(self._of_block)
+        function = {"name": item.name or "", "arguments": ""}
+        call = {"index": index, "id": item.id, "type": "function", "function": function}
+        return {"tool_calls": [call]}
+
+    def arguments(self, item: ToolCallDelta) -> dict[str, object] | None:
+        index = self._of_block.get(item.index)
+        if index is None or not item.arguments:
+            return None
+        return {"tool_calls": [{"index": index, "function": {"arguments": item.arguments}}]}
+
+
+def _content_delta(item: StreamItem, tools: _ToolIndices) -> dict[str, object] | None:
+    """The chunk delta for a block event (``None``: nothing to send)."""
+    if isinstance(item, ReasoningDelta):
+        return {"reasoning_content": item.text} if item.text else None
+    if isinstance(item, BlockStart):
+        return tools.start(item) if item.kind == "tool_call" else None
+    if isinstance(item, ToolCallDelta):
+        return tools.arguments(item)
+    return None
+
+
 async def encode_chunks(
     info: Completion, items: AsyncIterable[StreamItem]
 ) -> AsyncGenerator[bytes, None]:
     """The whole SSE stream's frames. Empty deltas are dropped; a stream that ends without
-    a terminal item ends with an error event, so ``[DONE]`` always follows an outcome."""
+    a terminal item ends with an error event, so ``[DONE]`` always follows an outcome.
+
+    Reasoning text goes out as ``delta.reasoning_content`` (as DeepSeek and vLLM send it;
+    signatures and redacted reasoning have no place in this dialect); each tool call as
+    ``delta.tool_calls`` with its own ``index``, its ``id`` and name on its first delta."""
+    tools = _ToolIndices()
     yield _event(chunk(info, {"role": "assistant", "content": ""}))
     async for item in items:
         if isinstance(item, Heartbeat):
@@ -153,6 +203,10 @@ async def encode_chunks(
             for frame in _terminal_events(info, item):
                 yield frame
             return
+        else:
+            delta = _content_delta(item, tools)
+            if delta is not None:
+                yield _event(chunk(info, delta))
     for frame in _terminal_events(info, Failure(LLMRelayError("the answer ended unexpectedly"))):
         yield frame
 

@@ -31,17 +31,12 @@ IGNORED_PARAMETERS: Final = frozenset(
         "frequency_penalty",
         "logit_bias",
         "metadata",
-        "parallel_tool_calls",
         "presence_penalty",
         "prompt_cache_key",
         "prompt_cache_retention",
-        "reasoning_effort",
         "safety_identifier",
-        "seed",
         "service_tier",
-        "stop",
         "store",
-        "top_p",
         "verbosity",
     }
 )
@@ -52,28 +47,36 @@ _HONOURED: Final = frozenset(
         "max_tokens",
         "messages",
         "model",
+        "parallel_tool_calls",
+        "reasoning_effort",
+        "response_format",
+        "seed",
+        "stop",
         "stream",
         "stream_options",
         "temperature",
         "thread_id",
+        "tool_choice",
+        "tools",
+        "top_p",
         "user",
     }
 )
+# Passed to ChatRequest as they are: it validates them and names the field.
+_PASSED: Final = ("parallel_tool_calls", "reasoning_effort", "seed", "stop", "top_p")
 # Accepted only with the value that asks for nothing llmrelay lacks.
 _HARMLESS: Final[Mapping[str, tuple[object, ...]]] = {
     "n": (None, 1),
     "logprobs": (None, False),
-    "tool_choice": (None, "none"),
-    "tools": (None, []),
     "functions": (None, []),
     "modalities": (None, ["text"]),
-    "response_format": (None, {"type": "text"}),
 }
 _ROLES: Final = {
     "system": "system",
     "developer": "system",
     "user": "user",
     "assistant": "assistant",
+    "tool": "tool",
 }
 
 
@@ -94,20 +97,51 @@ def _check_parameters(body: Mapping[str, object]) -> None:
             raise InvalidRequest(f"{name}: not supported by llmrelay (only {_HARMLESS[name][1]!r})")
 
 
+def _part(part: object, where: str) -> dict[str, object] | None:
+    """One OpenAI content part as llmrelay's (``None``: a refusal, not model input)."""
+    kind = part.get("type") if isinstance(part, dict) else None
+    if not isinstance(part, dict) or kind == "refusal":
+        return None
+    if kind == "text":
+        return {"type": "text", "text": part.get("text")}
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else None
+        return {"type": "image", "url": url}
+    if kind == "file":
+        file = part.get("file")
+        if not isinstance(file, dict) or not isinstance(file.get("file_data"), str):
+            raise InvalidRequest(f"{where}.file.file_data: a base64 data: URL is required")
+        fields = {"type": "file", "data": file["file_data"], "media_type": "application/pdf"}
+        return fields | ({"filename": file["filename"]} if "filename" in file else {})
+    raise InvalidRequest(f"{where}.type: parts of type {str(kind)[:40]!r} are not supported")
+
+
 def _content(value: object, where: str) -> object:
-    """A string as is; a list of text parts joined; anything else left to ``ChatRequest``."""
+    """A string as is; a list of parts translated; anything else left to ``ChatRequest``."""
     if not isinstance(value, list):
         return value
-    texts: list[str] = []
-    for index, part in enumerate(value):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "refusal":
-            continue
-        text = part.get("text") if isinstance(part, dict) else None
-        if kind != "text" or not isinstance(text, str):
-            raise InvalidRequest(f"{where}.{index}: only parts of type 'text' are supported")
-        texts.append(text)
-    return "\n".join(texts)
+    parts = [_part(part, f"{where}.{index}") for index, part in enumerate(value)]
+    return [part for part in parts if part is not None]
+
+
+def _tool_calls(value: object, where: str) -> list[dict[str, object]]:
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{where}: must be a list of tool calls")
+    calls: list[dict[str, object]] = []
+    for index, call in enumerate(value):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(call, dict) or not isinstance(function, dict):
+            raise InvalidRequest(f"{where}.{index}.function: must be an object")
+        calls.append(
+            {
+                "type": "tool_call",
+                "id": call.get("id"),
+                "name": function.get("name"),
+                "arguments": function.get("arguments", "{}"),
+            }
+        )
+    return calls
 
 
 def _message(value: object, index: int) -> object:
@@ -117,7 +151,47 @@ def _message(value: object, index: int) -> object:
     role = value.get("role")
     if not isinstance(role, str) or role not in _ROLES:
         raise InvalidRequest(f"{where}.role: must be one of {', '.join(_ROLES)}")
-    return {"role": _ROLES[role], "content": _content(value.get("content"), f"{where}.content")}
+    content = _content(value.get("content"), f"{where}.content")
+    message: dict[str, object] = {"role": _ROLES[role], "content": content}
+    if role == "assistant" and value.get("tool_calls"):
+        calls = _tool_calls(value["tool_calls"], f"{where}.tool_calls")
+        text = [] if content in (None, "") else content
+        text = [{"type": "text", "text": text}] if isinstance(text, str) else text
+        message["content"] = [*text, *calls] if isinstance(text, list) else text
+    if role == "tool":
+        message["tool_call_id"] = value.get("tool_call_id")
+    return message
+
+
+def _tools(value: object) -> object:
+    if not isinstance(value, list):
+        return value
+    tools: list[object] = []
+    for index, tool in enumerate(value):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise InvalidRequest(f"tools.{index}.type: only 'function' tools are supported")
+        if not isinstance(function, dict):
+            raise InvalidRequest(f"tools.{index}.function: must be an object")
+        tools.append({k: v for k, v in function.items() if v is not None})
+    return tools
+
+
+def _tool_choice(value: object) -> object:
+    if isinstance(value, dict) and value.get("type") == "function":
+        function = value.get("function")
+        return {"name": function.get("name") if isinstance(function, dict) else None}
+    return value
+
+
+def _response_format(value: object) -> object:
+    if isinstance(value, dict) and value.get("type") == "json_schema":
+        inner = value.get("json_schema")
+        if not isinstance(inner, dict):
+            raise InvalidRequest("response_format.json_schema: must be an object")
+        fields = {k: inner[k] for k in ("name", "schema", "strict") if inner.get(k) is not None}
+        return {"type": "json_schema", **fields}
+    return value
 
 
 def _flag(name: str, value: object) -> bool:
@@ -154,6 +228,10 @@ def parse_openai_request(data: object) -> OpenAIRequest:
         "user": data.get("user"),
         "context_id": data.get("context_id"),
         "thread_id": data.get("thread_id"),
+        "tools": _tools(data.get("tools")),
+        "tool_choice": _tool_choice(data.get("tool_choice")),
+        "response_format": _response_format(data.get("response_format")),
+        **{name: data.get(name) for name in _PASSED},
     }
     stream = _flag("stream", data.get("stream"))
     try:
