@@ -52,7 +52,7 @@ def _encoder(ask: ChatAsk, meta: StreamMeta, arrival: Arrival) -> Encoder:
     return partial(_frames, f"{meta.id}@{arrival.at}:")
 
 
-def _batch(ask: ChatAsk, meta: StreamMeta, text: str, finish: Finish) -> bytes:
+def _batch(ask: ChatAsk, meta: StreamMeta, text: str, finish: Finish, blocks: object) -> bytes:
     return json.dumps({"id": meta.id, "text": text.upper()}).encode()
 
 

@@ -249,3 +249,19 @@ async def test_a_provider_that_cannot_honour_a_parameter_gets_a_400_naming_it() 
             await client.chat.completions.create(model="anthropic/claude-x", messages=HELLO, seed=3)
     assert caught.value.code == "unsupported_parameter"
     assert "seed" in caught.value.message
+
+
+async def test_a_batch_answer_carries_the_tool_calls_and_the_reasoning() -> None:
+    async with sdk(build_app()) as client:
+        answer = await client.chat.completions.create(
+            model="echo/echo", messages=[{"role": "user", "content": "/demo Oslo"}]
+        )
+    message = answer.choices[0].message
+    assert answer.choices[0].finish_reason == "tool_calls"
+    assert message.content == "Oslo"
+    assert (message.model_extra or {}).get("reasoning_content")
+    assert message.tool_calls is not None
+    [call] = message.tool_calls
+    assert call.type == "function"
+    assert call.function.name == "echo"
+    assert json.loads(call.function.arguments) == {"text": "Oslo"}

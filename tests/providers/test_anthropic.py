@@ -262,6 +262,12 @@ OPTIONAL_CASES = {
     "unset": ({}, {}),
     "temperature": ({"temperature": 0.3}, {"temperature": 0.3}),
     "user": ({"user": "user-42"}, {"metadata": {"user_id": "user-42"}}),
+    "stop": ({"stop": ["END", "STOP"]}, {"stop_sequences": ["END", "STOP"]}),
+    "top_p": ({"top_p": 0.25}, {"top_p": 0.25}),
+    "both-sampling": (
+        {"temperature": 0.5, "top_p": 0.5},
+        {"temperature": 0.5, "top_p": 0.5},
+    ),
 }
 
 
@@ -276,7 +282,8 @@ async def test_optional_fields_are_sent_only_when_set(
     await collect(settings, chat(**fields))
 
     body = fake.requests[0].body
-    sent = {name: body[name] for name in ("temperature", "metadata") if name in body}
+    names = ("temperature", "top_p", "metadata", "stop_sequences")
+    sent = {name: body[name] for name in names if name in body}
     assert sent == expected
 
 
@@ -592,3 +599,23 @@ async def test_importing_llmrelay_does_not_import_the_sdk() -> None:
     )
     out, _ = await asyncio.wait_for(process.communicate(), 30)
     assert out.decode().strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        pytest.param({"seed": 1}, "seed", id="seed"),
+        pytest.param({"tools": [{"name": "f"}]}, "tools", id="tools"),
+        pytest.param({"response_format": {"type": "json_object"}}, "response_format", id="json"),
+        pytest.param({"reasoning_effort": "high"}, "reasoning_effort", id="reasoning"),
+    ],
+)
+async def test_what_the_adapter_does_not_map_yet_is_refused_not_dropped(
+    fake: FakeAnthropic, settings: Settings, fields: dict[str, Any], param: str
+) -> None:
+    from llmrelay.errors import UnsupportedParameter
+
+    with pytest.raises(UnsupportedParameter) as caught:
+        await collect(settings, chat(**fields))
+    assert caught.value.param == param
+    assert fake.requests == []

@@ -9,7 +9,7 @@ from llmrelay.config import Settings, get_settings
 from llmrelay.errors import AuthenticationFailed, InvalidRequest, MissingKey, UnsupportedParameter
 from llmrelay.events import StreamEvent
 from llmrelay.models import ChatRequest
-from llmrelay.parts import FilePart, ImagePart
+from llmrelay.parts import FilePart, ImagePart, ToolCallPart
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.registry import (
     FEATURE_PARAMETERS,
@@ -74,6 +74,10 @@ def features_of(request: ChatRequest) -> list[Feature]:
         asked.append("image_urls")
     if any(isinstance(p, FilePart) for p in parts):
         asked.append("files")
+    if any(isinstance(p, ToolCallPart) for p in parts) or any(
+        m.role == "tool" for m in request.messages
+    ):
+        asked.append("tool_history")
     return asked
 
 
@@ -81,7 +85,12 @@ def _refuse_unsupported(request: ChatRequest, spec: ProviderSpec) -> None:
     refused = [f for f in features_of(request) if f in spec.unsupported]
     if refused:
         feature = refused[0]
-        what = {"images": "image parts", "image_urls": "image URLs", "files": "file parts"}
+        what = {
+            "images": "image parts",
+            "image_urls": "image URLs",
+            "files": "file parts",
+            "tool_history": "tool calls and tool results in messages",
+        }
         name = what.get(feature, FEATURE_PARAMETERS[feature])
         raise UnsupportedParameter(
             f"{name}: not supported by provider {spec.name!r}",

@@ -19,10 +19,10 @@ before answering, so every failure, even one after some text, gets its HTTP stat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 
-from llmrelay.events import Finish
+from llmrelay.events import Block, Finish
 from llmrelay.gateway.answer import Encoder
 from llmrelay.gateway.dialect import Arrival, ChatAsk, Dialect
 from llmrelay.gateway.responses import error_response
@@ -74,8 +74,10 @@ def _encoder(ask: ChatAsk, meta: StreamMeta, arrival: Arrival) -> Encoder:
     return partial(encode_native, meta, started=arrival.at, clock=arrival.clock)
 
 
-def _batch(ask: ChatAsk, meta: StreamMeta, text: str, finish: Finish) -> bytes:
-    return encode_answer(meta, text, finish)
+def _batch(
+    ask: ChatAsk, meta: StreamMeta, text: str, finish: Finish, blocks: Sequence[Block]
+) -> bytes:
+    return encode_answer(meta, text, finish, blocks)
 
 
 NATIVE_DIALECT: Dialect[ChatAsk] = Dialect(

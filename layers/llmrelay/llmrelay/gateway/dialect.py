@@ -10,12 +10,12 @@ is data: a frozen :class:`Dialect` of functions, each defined in the dialect's o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from llmrelay.errors import LLMRelayError
-from llmrelay.events import Finish
+from llmrelay.events import Block, Finish
 from llmrelay.gateway.answer import Encoder
 from llmrelay.http import HttpRequest, HttpResponse
 from llmrelay.models import ChatRequest
@@ -67,5 +67,5 @@ class Dialect(Generic[AskT]):
     parse: Callable[[HttpRequest, object], AskT]
     error: Callable[[LLMRelayError], HttpResponse]
     encoder: Callable[[AskT, StreamMeta, Arrival], Encoder]
-    batch: Callable[[AskT, StreamMeta, str, Finish], bytes] | None = None
+    batch: Callable[[AskT, StreamMeta, str, Finish, Sequence[Block]], bytes] | None = None
     sse_headers: Mapping[str, str] = field(default_factory=dict)

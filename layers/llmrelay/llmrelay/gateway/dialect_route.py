@@ -11,14 +11,14 @@ one after some text, gets its HTTP status.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Generic
 
 from llmrelay.chat import route
 from llmrelay.config import Settings
 from llmrelay.errors import LLMRelayError
-from llmrelay.events import Failure, Finish
+from llmrelay.events import Block, Failure, Finish
 from llmrelay.gateway.answer import Started, answer_meta, gather, start_answer, stream_frames
 from llmrelay.gateway.body import read_json
 from llmrelay.gateway.dialect import Arrival, AskT, Dialect
@@ -80,10 +80,12 @@ class DialectRoute(Generic[AskT]):
         return sse_response(frames, headers=dialect.sse_headers)
 
     async def _gathered(
-        self, started: Started, encode: Callable[[StreamMeta, str, Finish], bytes]
+        self,
+        started: Started,
+        encode: Callable[[StreamMeta, str, Finish, Sequence[Block]], bytes],
     ) -> HttpResponse:
         answer = await gather(started)
         if isinstance(answer.outcome, Failure):
             return self._dialect.error(answer.outcome.error)
-        body = encode(started.meta, answer.text, answer.outcome)
+        body = encode(started.meta, answer.text, answer.outcome, answer.blocks)
         return HttpResponse(200, dict(JSON_HEADERS), body)

@@ -11,11 +11,12 @@ travel in-band (see :mod:`llmrelay.protocols.openai`). :data:`OPENAI_DIALECT` is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
 from llmrelay.errors import LLMRelayError
-from llmrelay.events import Finish
+from llmrelay.events import Block, Finish
 from llmrelay.gateway.answer import Encoder
 from llmrelay.gateway.dialect import Arrival, Dialect
 from llmrelay.gateway.responses import error_response
@@ -40,8 +41,10 @@ def _encoder(ask: OpenAIRequest, meta: StreamMeta, arrival: Arrival) -> Encoder:
     return partial(encode_chunks, Completion(meta, include_usage=ask.include_usage))
 
 
-def _batch(ask: OpenAIRequest, meta: StreamMeta, text: str, finish: Finish) -> bytes:
-    return encode_completion(Completion(meta), text, finish)
+def _batch(
+    ask: OpenAIRequest, meta: StreamMeta, text: str, finish: Finish, blocks: Sequence[Block]
+) -> bytes:
+    return encode_completion(Completion(meta), text, finish, blocks)
 
 
 OPENAI_DIALECT: Dialect[OpenAIRequest] = Dialect(

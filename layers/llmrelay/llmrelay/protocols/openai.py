@@ -18,17 +18,20 @@ Batch: one ``chat.completion`` object. Errors: ``{"error": {"message", "type", "
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass, replace
 
 from llmrelay.errors import LLMRelayError, UnknownModel
 from llmrelay.events import (
+    Block,
     BlockStart,
     Failure,
     Finish,
     FinishReason,
+    ReasoningBlock,
     ReasoningDelta,
     TextDelta,
+    ToolCall,
     ToolCallDelta,
     Usage,
 )
@@ -211,10 +214,27 @@ async def encode_chunks(
         yield frame
 
 
-def completion(info: Completion, text: str, finish: Finish) -> dict[str, object]:
-    """The batch answer: one ``chat.completion`` object."""
+def _message(text: str, blocks: Sequence[Block]) -> dict[str, object]:
+    message: dict[str, object] = {"role": "assistant", "content": text, "refusal": None}
+    reasoning = "".join(b.text for b in blocks if isinstance(b, ReasoningBlock))
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    calls = [b for b in blocks if isinstance(b, ToolCall)]
+    if calls:
+        message["content"] = text or None
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls
+        ]
+    return message
+
+
+def completion(
+    info: Completion, text: str, finish: Finish, blocks: Sequence[Block] = ()
+) -> dict[str, object]:
+    """The batch answer: one ``chat.completion`` object (tool calls and reasoning too)."""
     info = _answered_by(info, finish)
-    message = {"role": "assistant", "content": text, "refusal": None}
+    message = _message(text, blocks)
     return {
         "id": info.id,
         "object": "chat.completion",
@@ -232,5 +252,7 @@ def completion(info: Completion, text: str, finish: Finish) -> dict[str, object]
     }
 
 
-def encode_completion(info: Completion, text: str, finish: Finish) -> bytes:
-    return json_text(completion(info, text, finish)).encode("utf-8", "replace")
+def encode_completion(
+    info: Completion, text: str, finish: Finish, blocks: Sequence[Block] = ()
+) -> bytes:
+    return json_text(completion(info, text, finish, blocks)).encode("utf-8", "replace")

@@ -114,9 +114,15 @@ class AnthropicProvider:
             max_tokens=call.max_tokens or self._default_max_tokens,
             system=call.system if call.system else anthropic.omit,
             metadata={"user_id": call.user} if call.user else anthropic.omit,
-            # This SDK release has no temperature argument; the Messages API reads the field.
-            extra_body=None if call.temperature is None else {"temperature": call.temperature},
+            stop_sequences=list(call.stop) if call.stop else anthropic.omit,
+            extra_body=_sampling(call),
         )
+
+
+def _sampling(call: ProviderCall) -> dict[str, float] | None:
+    # This SDK release has no temperature or top_p argument; the Messages API reads both.
+    sampling = {"temperature": call.temperature, "top_p": call.top_p}
+    return {name: value for name, value in sampling.items() if value is not None} or None
 
 
 def _messages(call: ProviderCall) -> list[MessageParam]:

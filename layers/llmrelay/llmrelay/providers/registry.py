@@ -36,6 +36,7 @@ Feature = Literal[
     "images",
     "image_urls",
     "files",
+    "tool_history",
 ]
 # What a request asks for, by the parameter a refusal names.
 FEATURE_PARAMETERS: dict[Feature, str] = {
@@ -50,6 +51,7 @@ FEATURE_PARAMETERS: dict[Feature, str] = {
     "images": "messages",
     "image_urls": "messages",
     "files": "messages",
+    "tool_history": "messages",
 }
 _NONE: frozenset[Feature] = frozenset()
 
@@ -77,7 +79,22 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "anthropic",
             "ANTHROPIC_API_KEY",
             "https://api.anthropic.com",
-            unsupported=frozenset({"seed"}),
+            # Until the adapter maps them (tool_use blocks, thinking, images, documents),
+            # these are refused rather than dropped.
+            unsupported=frozenset(
+                {
+                    "seed",
+                    "tools",
+                    "tool_choice",
+                    "parallel_tool_calls",
+                    "response_format",
+                    "reasoning_effort",
+                    "images",
+                    "image_urls",
+                    "files",
+                    "tool_history",
+                }
+            ),
         ),
         ProviderSpec(
             "huggingface",
