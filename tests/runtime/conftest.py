@@ -37,6 +37,14 @@ def threaded_fake() -> Iterator[FakeRuntimeApi]:
     assert api.violations == []
 
 
+@pytest.fixture
+def snap_start_fake() -> Iterator[FakeRuntimeApi]:
+    """A threaded fake Runtime API initialising an environment for a SnapStart snapshot."""
+    with FakeRuntimeApi(snap_start=True).in_thread() as api:
+        yield api
+    assert api.violations == []
+
+
 @pytest.fixture(autouse=True)
 def _no_trace_id_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """The loop sets ``_X_AMZN_TRACE_ID`` in this process: restore it after each test."""

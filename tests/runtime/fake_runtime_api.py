@@ -2,6 +2,9 @@
 
 It serves queued events from ``/next``, takes ``/response`` (streamed), ``/error`` and
 ``/init/error``, and records everything as it arrives, chunk by chunk with arrival times.
+With ``snap_start=True`` it is an environment being initialised for a SnapStart snapshot:
+the runtime must call ``/restore/next`` (once, before any ``/next``) and may report an
+after-restore failure to ``/restore/error``; without it, either endpoint is a violation.
 Every departure from the protocol is answered with a 400 (as Lambda answers bad requests)
 and kept in :attr:`FakeRuntimeApi.violations`, which the tests' fixture requires empty.
 """
@@ -58,7 +61,7 @@ class Queued:
 class Exchange:
     """What the runtime sent for one invocation (or for init)."""
 
-    kind: str  # "response", "error" or "init_error"
+    kind: str  # "response", "error", "init_error" or "restore_error"
     request_id: str
     headers: dict[str, str]
     connection: int
@@ -77,8 +80,12 @@ class Exchange:
 
 
 class FakeRuntimeApi:
-    def __init__(self, *, response_status: int = 202) -> None:
+    def __init__(self, *, response_status: int = 202, snap_start: bool = False) -> None:
         self.response_status = response_status
+        self.snap_start = snap_start
+        self.restored = False  # /restore/next was answered
+        self.restore_status = 200  # what /restore/next answers (Lambda: 200)
+        self.restore_errors: list[Exchange] = []
         self.queue: asyncio.Queue[Queued] = asyncio.Queue()
         self.exchanges: dict[str, Exchange] = {}
         self.init_errors: list[Exchange] = []
@@ -154,6 +161,10 @@ class FakeRuntimeApi:
             await self._next(response)
         elif request.method == "POST" and request.path == f"{BASE}/init/error":
             await self._init_error(request, response)
+        elif request.method == "GET" and request.path == f"{BASE}/restore/next":
+            await self._restore_next(request, response)
+        elif request.method == "POST" and request.path == f"{BASE}/restore/error":
+            await self._restore_error(request, response)
         elif request.method == "POST" and match:
             await self._invocation(request, response, match[1], match[2])
         else:
@@ -170,6 +181,10 @@ class FakeRuntimeApi:
     async def _next(self, response: httpd.ResponseWriter) -> None:
         if self.init_errors:
             self.violations.append("/next after /init/error")
+        if self.restore_errors:
+            self.violations.append("/next after /restore/error")
+        if self.snap_start and not self.restored:
+            self.violations.append("/next before /restore/next in a SnapStart init")
         if self.in_flight is not None:
             self.violations.append(f"/next before {self.in_flight} was answered")
         queued = await self.queue.get()
@@ -241,9 +256,40 @@ class FakeRuntimeApi:
             self._progress.notify_all()
         await response.send(status, b'{"status":"OK"}', [("Content-Type", "application/json")])
 
+    def _called(self, path: str) -> bool:
+        return any(seen == f"{BASE}{path}" for _, seen, _ in self.requests[:-1])
+
+    async def _restore_next(self, request: httpd.Request, response: httpd.ResponseWriter) -> None:
+        if not self.snap_start:
+            await self._reject(request, response, "/restore/next in an on-demand init")
+            return
+        for earlier in ("/restore/next", "/invocation/next", "/init/error"):
+            if self._called(earlier):
+                self.violations.append(f"/restore/next after {earlier}")
+        self.restored = self.restore_status == 200
+        await response.send(self.restore_status, b"", [("Content-Type", "application/json")])
+
+    async def _restore_error(self, request: httpd.Request, response: httpd.ResponseWriter) -> None:
+        if not self.snap_start:
+            await self._reject(request, response, "/restore/error in an on-demand init")
+            return
+        if not self.restored:
+            self.violations.append("/restore/error before /restore/next")
+        if self._called("/invocation/next"):
+            self.violations.append("/restore/error after /next")
+        exchange = Exchange("restore_error", "", dict(request.headers), self._connection(request))
+        exchange.raw += await request.read_body()
+        self.restore_errors.append(exchange)
+        problem = self._check_error(exchange)
+        if problem:
+            self.violations.append(f"restore error: {problem}")
+        await response.send(400 if problem else 202, b'{"status":"OK"}')
+
     async def _init_error(self, request: httpd.Request, response: httpd.ResponseWriter) -> None:
-        if any(method == "GET" for method, _, _ in self.requests):
+        if self._called("/invocation/next"):
             self.violations.append("/init/error after /next")
+        if self.restored:
+            self.violations.append("/init/error after /restore/next (use /restore/error)")
         exchange = Exchange("init_error", "", dict(request.headers), self._connection(request))
         exchange.raw += await request.read_body()
         self.init_errors.append(exchange)

@@ -1,6 +1,7 @@
 """A client of the Lambda Runtime API over asyncio streams.
 
-``/next``, ``/error`` and ``/init/error`` share one kept-alive connection. A streamed
+``/next``, ``/error``, ``/init/error`` and SnapStart's ``/restore/next`` and
+``/restore/error`` share one kept-alive connection. A streamed
 response takes that connection over and closes it once Lambda has answered, as the AWS
 guide for streaming custom runtimes asks; the next call opens a fresh one (on loopback).
 """
@@ -183,6 +184,18 @@ class RuntimeApi:
 
     async def post_init_error(self, kind: str, error_json: bytes) -> Reply:
         return await self._request("POST", f"{_BASE}/init/error", error_json, kind)
+
+    async def restore_next(self) -> Reply:
+        """SnapStart's ``restore/next``: pending while the snapshot is taken, answered (200)
+        in each environment restored from it."""
+        reply = await self._request("GET", f"{_BASE}/restore/next")
+        if reply.status != 200:
+            raise RuntimeApiError("restore next", reply.status, reply.body)
+        return reply
+
+    async def post_restore_error(self, kind: str, error_json: bytes) -> Reply:
+        """An after-restore hook failed (SnapStart)."""
+        return await self._request("POST", f"{_BASE}/restore/error", error_json, kind)
 
     async def open_response(self, request_id: str) -> ResponseStream:
         """A streamed response for ``request_id``; nothing is sent before its first write."""

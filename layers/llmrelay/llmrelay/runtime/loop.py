@@ -1,5 +1,8 @@
 """The runtime loop: import the handler, then next event → handler → streamed response.
 
+With SnapStart, the snapshot's lifecycle (hooks and ``restore/next``, see
+:mod:`llmrelay.runtime.snapstart`) runs between the import and the first ``/next``.
+
 ``python -m llmrelay.runtime`` runs :func:`main` (the exec wrapper ``llmrelay-stream`` starts
 it on Lambda's managed Python runtime). One event loop serves the whole life of the process,
 so the clients an app caches, and their open connections, survive warm invocations.
@@ -21,6 +24,8 @@ from llmrelay.runtime.context import FunctionInfo, LambdaContext
 from llmrelay.runtime.event import from_result
 from llmrelay.runtime.loader import HandlerLoadError, load_handler
 from llmrelay.runtime.report import ErrorReport, log
+from llmrelay.runtime.snapstart import SnapStartFailed, snapshot_and_restore
+from llmrelay.runtime.snapstart import enabled as snap_start_enabled
 from llmrelay.runtime.stream import check_reply, post_failure, send_response
 
 __all__ = ["main", "serve"]
@@ -112,6 +117,8 @@ async def _start(api: RuntimeApi, max_invocations: int | None) -> None:
     except HandlerLoadError as exc:
         await _init_failed(api, exc)
         raise
+    if snap_start_enabled(os.environ):
+        await snapshot_and_restore(api)
     await serve(api, handler, max_invocations=max_invocations)
 
 
@@ -132,6 +139,8 @@ def main(max_invocations: int | None = None) -> int:
         asyncio.run(_start(RuntimeApi(address), max_invocations))
     except HandlerLoadError:
         return 1
+    except SnapStartFailed as exc:
+        return exc.exit_status
     except (RuntimeApiError, OSError, asyncio.IncompleteReadError) as exc:
         log("ERROR", "runtime stopped", error=str(exc))
         return 1
