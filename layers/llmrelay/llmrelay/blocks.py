@@ -61,19 +61,12 @@ class BlockWriter:
         self._next = 0
         self._sequential: _Open | None = None  # the open text or reasoning block
         self._tools: dict[Hashable, _Open] = {}
-        self.wrote_anything = False
-
-    @property
-    def tool_calls(self) -> int:
-        """How many tool calls are open (those not yet ended)."""
-        return len(self._tools)
 
     def _open(
         self, kind: BlockKind, call_id: str | None = None, name: str | None = None
     ) -> tuple[_Open, BlockStart]:
         block = _Open(self._next, kind, id=call_id or "", name=name or "")
         self._next += 1
-        self.wrote_anything = True
         return block, BlockStart(block.index, kind, call_id, name)
 
     def _sequential_of(self, kind: BlockKind, events: list[StreamEvent]) -> _Open:
@@ -129,9 +122,6 @@ class BlockWriter:
         self._tools[key] = block
         events.append(start)
         return events
-
-    def has_tool(self, key: Hashable) -> bool:
-        return key in self._tools
 
     def tool_args(self, key: Hashable, fragment: str) -> list[StreamEvent]:
         block = self._tools.get(key)

@@ -54,6 +54,16 @@ def _decoded_size(data: str, limit: int, what: str) -> str:
     return data
 
 
+def _split_data_url(value: object, field: str) -> object:
+    """A part whose ``field`` is a base64 ``data:`` URL, as ``data`` and ``media_type``."""
+    if isinstance(value, dict) and isinstance(value.get(field), str):
+        match = _DATA_URL.fullmatch(value[field])
+        if match is not None:
+            rest = {k: v for k, v in value.items() if k != field}
+            return {**rest, "data": match["data"], "media_type": match["type"]}
+    return value
+
+
 class TextPart(BaseModel):
     model_config = _STRICT
 
@@ -75,12 +85,7 @@ class ImagePart(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _split_data_url(cls, value: object) -> object:
-        if isinstance(value, dict) and isinstance(value.get("url"), str):
-            match = _DATA_URL.fullmatch(value["url"])
-            if match is not None:
-                rest = {k: v for k, v in value.items() if k != "url"}
-                return {**rest, "data": match["data"], "media_type": match["type"]}
-        return value
+        return _split_data_url(value, "url")
 
     @model_validator(mode="after")
     def _one_source(self) -> ImagePart:
@@ -110,11 +115,7 @@ class FilePart(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _split_data_url(cls, value: object) -> object:
-        if isinstance(value, dict) and isinstance(value.get("data"), str):
-            match = _DATA_URL.fullmatch(value["data"])
-            if match is not None:
-                return {**value, "data": match["data"], "media_type": match["type"]}
-        return value
+        return _split_data_url(value, "data")
 
     @field_validator("media_type")
     @classmethod
