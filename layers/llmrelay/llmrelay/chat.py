@@ -99,15 +99,30 @@ def _refuse_unsupported(request: ChatRequest, spec: ProviderSpec) -> None:
         )
 
 
+def _checked(request: ChatRequest, spec: ProviderSpec, settings: Settings) -> str | None:
+    """The merged system prompt, once the request's own faults are ruled out (an unknown
+    ``context_id``, a parameter the provider cannot take): they come before configuration
+    faults, and before any Secrets Manager call."""
+    system = _system_prompt(request, settings)
+    _refuse_unsupported(request, spec)
+    return system
+
+
 def build_call(
     request: ChatRequest, where: Route, secrets: SecretStore, settings: Settings
 ) -> ProviderCall:
     """The provider call for ``request``: system prompt merged, key and base URL looked up."""
+    return _call_for(request, where, _checked(request, where.spec, settings), secrets, settings)
+
+
+def _call_for(
+    request: ChatRequest,
+    where: Route,
+    system: str | None,
+    secrets: SecretStore,
+    settings: Settings,
+) -> ProviderCall:
     spec = where.spec
-    # The request's own faults (an unknown context_id) come before configuration faults,
-    # and before any Secrets Manager call.
-    system = _system_prompt(request, settings)
-    _refuse_unsupported(request, spec)
     key = secrets.get(spec.key_name) if spec.key_name else None
     if key is None and spec.key_required:
         raise MissingKey(f"no {spec.key_name} in the secret for provider {spec.name!r}")
@@ -136,7 +151,11 @@ def build_call(
 
 
 async def _with_fresh_key(
-    request: ChatRequest, where: Route, secrets: SecretStore, settings: Settings
+    request: ChatRequest,
+    where: Route,
+    system: str | None,
+    secrets: SecretStore,
+    settings: Settings,
 ) -> ProviderCall | None:
     """The call rebuilt after refetching the secret; ``None`` when the secret is unreadable
     (the upstream's 401 then says more than a second failure would)."""
@@ -144,7 +163,7 @@ async def _with_fresh_key(
         # refresh()'s "changed" is not enough: a concurrent request may already have
         # refreshed the shared store after this call read the old key. Callers compare keys.
         await load_secret(secrets, force=True)
-        return build_call(request, where, secrets, settings)
+        return _call_for(request, where, system, secrets, settings)
     except MissingKey:
         return None
 
@@ -166,12 +185,11 @@ async def stream_chat(
     if secrets is None:
         secrets = secret_store_for(settings.secret_id, settings.secret_max_age_s)
     where = route(request, settings)
+    system = _checked(request, where.spec, settings)
     if where.spec.key_name:  # off the event loop, within the deadline (echo never waits)
-        _system_prompt(request, settings)  # the request's own faults first
-        _refuse_unsupported(request, where.spec)
         await load_secret(secrets)
-    call = build_call(request, where, secrets, settings)
-    # After build_call: a request that cannot be served never pays for importing an SDK.
+    call = _call_for(request, where, system, secrets, settings)
+    # After the call is built: a request that cannot be served never pays for importing an SDK.
     provider = load_provider(where.spec.kind)
     started = False
     try:
@@ -181,7 +199,7 @@ async def stream_chat(
     except AuthenticationFailed:
         if started:
             raise
-        retry = await _with_fresh_key(request, where, secrets, settings)
+        retry = await _with_fresh_key(request, where, system, secrets, settings)
         if retry is None or retry.api_key == call.api_key:
             raise
         async for event in provider.stream(retry):
