@@ -320,3 +320,24 @@ async def test_every_started_stream_ends_with_exactly_one_terminal_event(
     assert sum(name in {"done", "error"} for name in names) == 1
     assert raw.endswith(b"\n\n")
     assert script.closed
+
+
+async def test_the_echo_demo_streams_reasoning_text_and_a_tool_call_as_native_events() -> None:
+    tools = [{"name": "weather", "parameters": {"type": "object"}}]
+    body = json.dumps({"messages": [{"role": "user", "content": "/demo Oslo"}], "tools": tools})
+    response, raw = await post(build_app(), body.encode())
+    assert response.status == 200
+    events = read_json_events(raw)
+    names = [name for name, _ in events]
+    assert names[0] == "meta"
+    assert names[-1] == "done"
+    ends = [data["block"] for name, data in events if name == "block_end"]
+    assert [block["type"] for block in ends] == ["reasoning", "tool_call"]
+    reasoning, call_ = ends
+    assert reasoning["signature"]
+    assert "".join(d.get("text", "") for n, d in events if n == "reasoning") == reasoning["text"]
+    assert call_["name"] == "weather"
+    assert json.loads(call_["arguments"]) == {"text": "Oslo"}
+    assert "".join(d["arguments"] for n, d in events if n == "tool_input") == call_["arguments"]
+    assert "Oslo" in "".join(d["text"] for n, d in events if n == "delta")
+    assert events[-1][1]["finish_reason"] == "tool_calls"

@@ -60,8 +60,19 @@ class Timings:
         return {"ttft_ms": self.ttft_ms, "total_ms": self.total_ms}
 
 
+_USAGE_DETAILS = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
 def usage_dict(usage: Usage) -> dict[str, int]:
-    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    """``input_tokens`` and ``output_tokens``, and each of ``cache_read_tokens``,
+    ``cache_write_tokens`` and ``reasoning_tokens`` that is not zero (OpenAI's meaning:
+    they are parts of the first two)."""
+    body = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    for name in _USAGE_DETAILS:
+        count: int = getattr(usage, name)
+        if count:
+            body[name] = count
+    return body
 
 
 def error_dict(error: LLMRelayError) -> dict[str, object]:
