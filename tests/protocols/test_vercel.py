@@ -138,3 +138,98 @@ async def test_a_fallback_named_by_the_finish_is_the_model_in_the_metadata() -> 
     finish = Finish("stop", Usage(1, 1), model="anthropic/claude-haiku-4-5")
     metadata = parts_of(await encode(TextDelta("a"), finish))[-1]["messageMetadata"]
     assert metadata["model"] == "anthropic/claude-haiku-4-5"
+
+
+async def test_reasoning_and_tool_calls_become_reasoning_and_tool_input_parts() -> None:
+    from tests.protocols.test_native_blocks import SIGNATURE, answer
+
+    parts = parts_of(await encode(*answer()))
+    assert parts[2:-2] == [
+        {"type": "reasoning-start", "id": "reasoning-0"},
+        {"type": "reasoning-delta", "id": "reasoning-0", "delta": "Let me "},
+        {"type": "reasoning-delta", "id": "reasoning-0", "delta": "think."},
+        {
+            "type": "reasoning-end",
+            "id": "reasoning-0",
+            "providerMetadata": {"llmrelay": {"signature": SIGNATURE}},
+        },
+        {"type": "text-start", "id": "text-1"},
+        {"type": "text-delta", "id": "text-1", "delta": "Checking."},
+        {"type": "text-end", "id": "text-1"},
+        {"type": "tool-input-start", "toolCallId": "call_a", "toolName": "weather"},
+        {"type": "tool-input-start", "toolCallId": "call_b", "toolName": "time"},
+        {"type": "tool-input-delta", "toolCallId": "call_a", "inputTextDelta": '{"city":'},
+        {"type": "tool-input-delta", "toolCallId": "call_b", "inputTextDelta": '{"tz":"CET"}'},
+        {"type": "tool-input-delta", "toolCallId": "call_a", "inputTextDelta": '"Paris"}'},
+        {
+            "type": "tool-input-available",
+            "toolCallId": "call_a",
+            "toolName": "weather",
+            "input": {"city": "Paris"},
+        },
+        {
+            "type": "tool-input-available",
+            "toolCallId": "call_b",
+            "toolName": "time",
+            "input": {"tz": "CET"},
+        },
+    ]
+    finish = parts[-1]
+    assert finish["finishReason"] == "tool-calls"
+    assert finish["messageMetadata"]["usage"] == {
+        "inputTokens": 10,
+        "outputTokens": 7,
+        "totalTokens": 17,
+        "inputTokenDetails": {"noCacheTokens": 6, "cacheReadTokens": 4, "cacheWriteTokens": 0},
+        "outputTokenDetails": {"textTokens": 4, "reasoningTokens": 3},
+    }
+
+
+async def test_redacted_reasoning_and_unparsable_arguments_are_not_lost() -> None:
+    from llmrelay.events import BlockEnd, BlockStart, ReasoningBlock, ReasoningDelta, ToolCall
+
+    parts = parts_of(
+        await encode(
+            BlockStart(0, "reasoning"),
+            ReasoningDelta(index=0, redacted="b3BhcXVl"),
+            BlockEnd(0, ReasoningBlock("", redacted="b3BhcXVl")),
+            BlockStart(1, "tool_call", id="c1", name="w"),
+            BlockEnd(1, ToolCall("c1", "w", '{"city": ')),
+            Finish("tool_calls"),
+        )
+    )
+    assert parts[2:4] == [
+        {"type": "reasoning-start", "id": "reasoning-0"},
+        {
+            "type": "reasoning-end",
+            "id": "reasoning-0",
+            "providerMetadata": {"llmrelay": {"redacted": "b3BhcXVl"}},
+        },
+    ]
+    assert parts[5]["type"] == "tool-input-error"
+    assert parts[5]["input"] == '{"city": '
+
+
+async def test_a_failure_mid_reasoning_closes_the_open_part() -> None:
+    from llmrelay.events import BlockStart, ReasoningDelta
+
+    types = [
+        part["type"]
+        for part in parts_of(
+            await encode(
+                BlockStart(0, "reasoning"),
+                ReasoningDelta("hm", 0),
+                Failure(UpstreamUnavailable("gone")),
+            )
+        )
+    ]
+    assert types == [
+        "start",
+        "start-step",
+        "reasoning-start",
+        "reasoning-delta",
+        "reasoning-end",
+        "error",
+        "finish-step",
+        "finish",
+    ]

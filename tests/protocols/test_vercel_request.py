@@ -62,10 +62,10 @@ def test_a_conversation_keeps_its_turns_and_joins_text_parts() -> None:
 def test_parts_that_are_not_model_input_are_skipped_and_empty_turns_dropped() -> None:
     skipped: list[dict[str, Any]] = [
         {"type": "step-start"},
-        {"type": "reasoning", "text": "thinking"},
         {"type": "source-url", "sourceId": "s", "url": "https://example.com"},
         {"type": "data-weather", "data": {}},
-        {"type": "tool-search", "toolCallId": "t", "state": "output-available"},
+        {"type": "tool-search", "toolCallId": "t", "state": "input-streaming"},
+        {"type": "file", "mediaType": "image/png", "url": "https://example.com/made.png"},
     ]
     chat = parse_ui_chat_request(
         use_chat_body(
@@ -100,8 +100,33 @@ REFUSED = [
         use_chat_body(
             ui_message("user", text("look"), {"type": "file", "mediaType": "image/png", "url": ""})
         ),
-        "messages.0.parts.1: file parts are not supported",
-        id="file",
+        "messages.0.content.1.image.url: String should have at least 1 character",
+        id="file-without-url",
+    ),
+    pytest.param(
+        use_chat_body(
+            ui_message(
+                "user", {"type": "file", "mediaType": "application/pdf", "url": "https://x/a.pdf"}
+            )
+        ),
+        "messages.0.parts.0.url: a application/pdf file must be a base64 data: URL",
+        id="document-by-url",
+    ),
+    pytest.param(
+        use_chat_body(ui_message("user", {"type": "reasoning", "text": "mine"})),
+        "messages.0.parts.0: a user message cannot hold reasoning parts",
+        id="user-reasoning",
+    ),
+    pytest.param(
+        use_chat_body(
+            ui_message("user", text("hi")),
+            ui_message(
+                "assistant",
+                {"type": "tool-w", "toolCallId": "c1", "state": "input-available", "input": [1]},
+            ),
+        ),
+        "messages.1.parts.0.input: must be a JSON object",
+        id="tool-input-not-object",
     ),
     pytest.param(use_chat_body(ui_message("tool", text("x"))), "messages.0.role", id="bad-role"),
     pytest.param(
@@ -118,3 +143,100 @@ def test_bad_bodies_are_refused_naming_the_field(data: object, expected: str) ->
     with pytest.raises(InvalidRequest) as caught:
         parse_ui_chat_request(data)
     assert expected in caught.value.message
+
+
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
+
+
+def test_file_parts_become_image_and_document_parts() -> None:
+    pdf = "data:application/pdf;base64,JVBERi0xLjQK"
+    chat = parse_ui_chat_request(
+        use_chat_body(
+            ui_message(
+                "user",
+                text("compare"),
+                {"type": "file", "mediaType": "image/png", "url": f"data:image/png;base64,{PNG}"},
+                {"type": "file", "mediaType": "image/jpeg", "url": "https://example.com/a.jpg"},
+                {"type": "file", "mediaType": "application/pdf", "url": pdf, "filename": "a.pdf"},
+            )
+        )
+    )
+    parts = [part.model_dump(exclude_none=True) for part in chat.messages[0].parts]
+    assert parts == [
+        {"type": "text", "text": "compare"},
+        {"type": "image", "data": PNG, "media_type": "image/png"},
+        {"type": "image", "url": "https://example.com/a.jpg"},
+        {
+            "type": "file",
+            "data": "JVBERi0xLjQK",
+            "media_type": "application/pdf",
+            "filename": "a.pdf",
+        },
+    ]
+
+
+def test_tool_calls_and_their_results_become_calls_and_tool_messages_in_order() -> None:
+    """One assistant UI message of two steps: reasoning, text and two calls whose results the
+    page added, then the text of the step after them."""
+    metadata = {"llmrelay": {"signature": "c2lnbmVk"}}
+    assistant = ui_message(
+        "assistant",
+        {"type": "step-start"},
+        {"type": "reasoning", "text": "Two lookups.", "providerMetadata": metadata},
+        text("Checking."),
+        {
+            "type": "tool-weather",
+            "toolCallId": "call_1",
+            "state": "output-available",
+            "input": {"city": "Oslo"},
+            "output": {"c": 3},
+        },
+        {
+            "type": "dynamic-tool",
+            "toolName": "clock",
+            "toolCallId": "call_2",
+            "state": "output-error",
+            "input": {},
+            "errorText": "clock broke",
+        },
+        {"type": "step-start"},
+        text("3 °C; no clock."),
+        id="a1",
+    )
+    chat = parse_ui_chat_request(
+        use_chat_body(ui_message("user", text("weather and time?")), assistant)
+    )
+    turns = [m.model_dump(exclude_none=True) for m in chat.messages]
+    assert turns == [
+        {"role": "user", "content": "weather and time?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "reasoning", "text": "Two lookups.", "signature": "c2lnbmVk"},
+                {"type": "text", "text": "Checking."},
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "weather",
+                    "arguments": '{"city": "Oslo"}',
+                },
+                {"type": "tool_call", "id": "call_2", "name": "clock", "arguments": "{}"},
+            ],
+        },
+        {"role": "tool", "content": '{"c": 3}', "tool_call_id": "call_1"},
+        {"role": "tool", "content": "clock broke", "tool_call_id": "call_2"},
+        {"role": "assistant", "content": "3 °C; no clock."},
+    ]
+
+
+def test_the_body_may_carry_tools_and_the_fields_beyond_text() -> None:
+    tools = [{"name": "weather", "parameters": {"type": "object"}}]
+    chat = parse_ui_chat_request(
+        use_chat_body(tools=tools, tool_choice="required", reasoning_effort="low", seed=7)
+    )
+    assert chat.tools is not None
+    assert [tool.name for tool in chat.tools] == ["weather"]
+    assert (chat.tool_choice, chat.reasoning_effort, chat.seed) == ("required", "low", 7)
