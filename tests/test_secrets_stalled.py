@@ -4,45 +4,29 @@ it): requests that need a key fail promptly with ``missing_key``; others never w
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from tests.conftest import SecretFactory
+from tests.helpers.silent import silent_endpoint
 
 from llmrelay import ChatRequest, stream_chat
 from llmrelay.config import Settings, get_settings
 from llmrelay.errors import MissingKey
 from llmrelay.events import Finish
-from llmrelay.secrets import clear_secret_caches, secret_store_for
+from llmrelay.secrets import (
+    SecretsManagerStore,
+    clear_secret_caches,
+    load_secret,
+    secret_store_for,
+)
 
 
-@pytest.fixture
-def silent_endpoint() -> Iterator[str]:
-    """A TCP listener that accepts every connection and never sends a byte."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
+@pytest.fixture(name="silent_endpoint")
+def _silent_endpoint() -> Iterator[str]:
+    with silent_endpoint() as url:
+        yield url
 
 
 @pytest.fixture
@@ -110,3 +94,34 @@ async def test_echo_never_waits_on_the_secret(stalled: Settings) -> None:
     secrets = secret_store_for(stalled.secret_id, stalled.secret_max_age_s)
     events = [e async for e in stream_chat(request, settings=stalled, secrets=secrets)]
     assert isinstance(events[-1], Finish)
+
+
+async def test_the_wait_ends_at_the_request_deadline(stalled: Settings) -> None:
+    store = SecretsManagerStore(stalled.secret_id or "", wait_s=10.0)
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    with pytest.raises(MissingKey, match=r"within 0\.3 s"):
+        await load_secret(store, deadline=loop.time() + 0.3)
+    assert time.monotonic() - started < 1.5  # the deadline, not the 10 s wait
+
+
+async def test_a_deadline_already_past_fails_at_once(stalled: Settings) -> None:
+    store = SecretsManagerStore(stalled.secret_id or "", wait_s=10.0)
+    started = time.monotonic()
+    with pytest.raises(MissingKey):
+        await load_secret(store, deadline=asyncio.get_running_loop().time() - 1)
+    assert time.monotonic() - started < 0.2
+
+
+async def test_a_cached_secret_keeps_serving_while_its_refresh_fails(
+    moto_secret: SecretFactory,
+) -> None:
+    secret = moto_secret({"OPENAI_API_KEY": "sk-cached-key"})
+    store = SecretsManagerStore(secret.secret_id, max_age=0)
+    await load_secret(store)
+    secret.delete()  # every refetch fails from now on
+    for _ in range(3):
+        await load_secret(store)  # past max_age: refetched in the background, never raised
+        assert store.get("OPENAI_API_KEY") == "sk-cached-key"
+        await asyncio.sleep(0.2)
+    assert store._failure is not None  # the refetches did run, and failed
