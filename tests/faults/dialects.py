@@ -81,7 +81,7 @@ def _json_error(response: HttpResponse, raw: bytes, fields: set[str]) -> dict[st
 
 
 def _native_error(response: HttpResponse, raw: bytes) -> Observed:
-    """``{"error": {"code", "message", "retryable", ["retry_after"]}}`` (native, Vercel)."""
+    """``{"error": {"code", "message", "retryable", ["retry_after"]}}``."""
     error = _json_error(response, raw, _NATIVE_ERROR_FIELDS)
     assert isinstance(error["retryable"], bool)
     return Observed(
@@ -207,9 +207,19 @@ def _read_openai_batch(response: HttpResponse, raw: bytes) -> Observed:
 # -- Vercel AI SDK -----------------------------------------------------------------------
 
 
+def _vercel_error(response: HttpResponse, raw: bytes) -> Observed:
+    """The human message as plain text (what ``useChat`` shows), the code in a header."""
+    assert response.status >= 400, f"an error body with status {response.status}"
+    assert _content_type(response) == "text/plain; charset=utf-8", response.headers
+    assert raw.decode(), raw
+    assert not raw.startswith(b"{"), raw
+    code = response.headers["x-llmrelay-error-code"]
+    return Observed(response.status, code=code, retry_after=response.headers.get("retry-after"))
+
+
 def _read_vercel(response: HttpResponse, raw: bytes) -> Observed:
     if response.status != 200:
-        return _native_error(response, raw)
+        return _vercel_error(response, raw)
     _sse_body(response, raw)
     assert response.headers.get("x-vercel-ai-ui-message-stream") == "v1"
     datas = [event.data for event in read_sse(raw)]
@@ -221,6 +231,7 @@ def _read_vercel(response: HttpResponse, raw: bytes) -> Observed:
     assert kinds[-2:] == ["finish-step", "finish"], f"the stream does not end with finish: {kinds}"
     assert kinds.count("finish") == 1
     assert kinds.count("error") <= 1, kinds
+    assert kinds.count("data-llmrelay-error") == kinds.count("error"), kinds
     text = "".join(part["delta"] for part in parts if part["type"] == "text-delta")
     finish = parts[-1]
     metadata = finish["messageMetadata"]
@@ -230,12 +241,16 @@ def _read_vercel(response: HttpResponse, raw: bytes) -> Observed:
         return Observed(200, text, models=models)
     assert kinds[-3] == "error", f"parts between the error and the finish: {kinds}"
     assert finish["finishReason"] == "error"
-    code, _, message = parts[-3]["errorText"].partition(": ")
-    assert message, parts[-3]
+    assert kinds[-4] == "data-llmrelay-error", kinds
+    data = parts[-4]["data"]
+    assert parts[-4]["transient"] is True
+    assert data["message"], parts[-4]
+    assert parts[-3]["errorText"] == data["message"], parts[-3]
     return Observed(
         200,
         text,
-        code=code,
+        code=data["code"],
+        retryable=data["retryable"],
         in_band=True,
         models=models,
         output_tokens=metadata["usage"]["outputTokens"],

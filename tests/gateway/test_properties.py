@@ -304,7 +304,11 @@ def check_well_formed(sent: Sent, result: Mapping[str, Any], scan: LeakScanner) 
     assert "Traceback" not in text
     assert 'File "' not in text
     assert "internal_error" not in text
-    if status >= 400:
+    if status >= 400 and "x-llmrelay-error-code" in headers:  # /api/chat: what useChat shows
+        assert headers["content-type"] == "text/plain; charset=utf-8"
+        assert text
+        assert headers["x-llmrelay-error-code"] in CLIENT_ERRORS, headers
+    elif status >= 400:
         assert headers["content-type"] == "application/json"
         error = json.loads(text)["error"]
         assert isinstance(error["message"], str)

@@ -9,7 +9,7 @@ from tests.gateway.app_client import call
 from tests.gateway.fakes import Context, Pause, Script, Step
 from tests.protocols.sse_reader import read_sse
 
-from llmrelay.errors import MissingKey, UpstreamUnavailable
+from llmrelay.errors import MissingKey, RateLimited, UpstreamUnavailable
 from llmrelay.events import Failure, Finish, TextDelta, Usage
 from llmrelay.gateway import GatewayOptions, build_app
 from llmrelay.http import App
@@ -67,18 +67,29 @@ async def test_the_pages_extra_body_chooses_the_model_and_the_chat_id_is_the_thr
     assert (chat.model, chat.max_tokens, chat.thread_id) == ("echo/echo", 5, "chat-1")
 
 
-async def test_an_error_before_any_text_is_an_http_error_with_a_json_body() -> None:
+async def test_an_error_before_any_text_is_the_human_message_as_plain_text() -> None:
     app, script = scripted_app(Failure(MissingKey("no OPENAI_API_KEY")))
     response, body = await call(app, "POST", PATH, use_chat_body())
     assert response.status == 503
-    assert json.loads(body)["error"]["code"] == "missing_key"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["x-llmrelay-error-code"] == "missing_key"
+    assert body == b"no OPENAI_API_KEY"
     assert script.closed
+
+
+async def test_a_rate_limit_before_the_stream_keeps_its_retry_after() -> None:
+    app, _ = scripted_app(Failure(RateLimited("slow down", retry_after=2.2)))
+    response, body = await call(app, "POST", PATH, use_chat_body())
+    assert (response.status, response.headers["retry-after"]) == (429, "3")
+    assert response.headers["x-llmrelay-error-code"] == "rate_limited"
+    assert body == b"slow down"
 
 
 async def test_an_unknown_model_is_refused_before_the_stream_starts() -> None:
     response, body = await call(build_app(), "POST", PATH, use_chat_body(model="nope/x"))
     assert response.status == 400
-    assert json.loads(body)["error"]["code"] == "unknown_model"
+    assert response.headers["x-llmrelay-error-code"] == "unknown_model"
+    assert body.startswith(b"unknown provider 'nope'")
 
 
 async def test_an_error_after_text_is_an_error_part_and_the_stream_still_finishes() -> None:
@@ -86,8 +97,10 @@ async def test_an_error_after_text_is_an_error_part_and_the_stream_still_finishe
     response, body = await call(app, "POST", PATH, use_chat_body())
     assert response.status == 200
     types = [part["type"] for part in parts_of(body)]
-    assert types[-4:] == ["text-end", "error", "finish-step", "finish"]
-    assert {"type": "error", "errorText": "upstream_unavailable: went away"} in parts_of(body)
+    assert types[-5:] == ["text-end", "data-llmrelay-error", "error", "finish-step", "finish"]
+    assert {"type": "error", "errorText": "went away"} in parts_of(body)
+    code = {"code": "upstream_unavailable", "message": "went away", "retryable": True}
+    assert {"type": "data-llmrelay-error", "data": code, "transient": True} in parts_of(body)
 
 
 async def test_a_quiet_upstream_gets_pings_between_parts() -> None:
@@ -102,7 +115,10 @@ async def test_the_deadline_ends_the_stream_with_an_error_part() -> None:
     app, script = scripted_app(TextDelta("a"), Pause(5), Finish(), deadline_margin_ms=0)
     _, body = await call(app, "POST", PATH, use_chat_body(), context=Context(remaining_ms=150))
     errors = [part for part in parts_of(body) if part["type"] == "error"]
-    assert errors[0]["errorText"].startswith("deadline_exceeded:")
+    assert errors[0]["errorText"]
+    data = [part["data"] for part in parts_of(body) if part["type"] == "data-llmrelay-error"]
+    assert data[0]["code"] == "deadline_exceeded"
+    assert data[0]["message"] == errors[0]["errorText"]
     assert script.closed
 
 
@@ -114,10 +130,12 @@ BAD = [
 
 
 @pytest.mark.parametrize(("body", "status", "code"), BAD)
-async def test_bad_requests_are_json_errors_with_a_code(
+async def test_bad_requests_are_plain_errors_with_a_code(
     body: bytes, status: int, code: str
 ) -> None:
     app = build_app(options=GatewayOptions(max_body_bytes=64))
     response, raw = await call(app, "POST", PATH, body)
     assert response.status == status
-    assert json.loads(raw)["error"]["code"] == code
+    assert response.headers["x-llmrelay-error-code"] == code
+    assert raw
+    assert not raw.startswith(b"{")

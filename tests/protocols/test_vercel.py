@@ -6,9 +6,21 @@ from typing import Any
 
 import pytest
 from tests.protocols.sse_reader import read_sse
+from tests.protocols.test_native_blocks import SIGNATURE, answer
 
 from llmrelay.errors import RateLimited, UpstreamUnavailable
-from llmrelay.events import Failure, Finish, FinishReason, TextDelta, Usage
+from llmrelay.events import (
+    BlockEnd,
+    BlockStart,
+    Failure,
+    Finish,
+    FinishReason,
+    ReasoningBlock,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
 from llmrelay.protocols.base import Heartbeat, StreamItem, StreamMeta
 from llmrelay.protocols.vercel import (
     DONE,
@@ -91,7 +103,16 @@ async def test_a_failure_after_text_closes_the_text_then_sends_an_error_part() -
     parts = parts_of(await encode(TextDelta("Hel"), failure))
     assert parts[4:] == [
         {"type": "text-end", "id": TEXT},
-        {"type": "error", "errorText": "upstream_unavailable: upstream went away"},
+        {
+            "type": "data-llmrelay-error",
+            "data": {
+                "code": "upstream_unavailable",
+                "message": "upstream went away",
+                "retryable": True,
+            },
+            "transient": True,
+        },
+        {"type": "error", "errorText": "upstream went away"},
         {"type": "finish-step"},
         {
             "type": "finish",
@@ -141,7 +162,6 @@ async def test_a_fallback_named_by_the_finish_is_the_model_in_the_metadata() -> 
 
 
 async def test_reasoning_and_tool_calls_become_reasoning_and_tool_input_parts() -> None:
-    from tests.protocols.test_native_blocks import SIGNATURE, answer
 
     parts = parts_of(await encode(*answer()))
     assert parts[2:-2] == [
@@ -186,7 +206,6 @@ async def test_reasoning_and_tool_calls_become_reasoning_and_tool_input_parts() 
 
 
 async def test_redacted_reasoning_and_unparsable_arguments_are_not_lost() -> None:
-    from llmrelay.events import BlockEnd, BlockStart, ReasoningBlock, ReasoningDelta, ToolCall
 
     parts = parts_of(
         await encode(
@@ -211,7 +230,6 @@ async def test_redacted_reasoning_and_unparsable_arguments_are_not_lost() -> Non
 
 
 async def test_a_failure_mid_reasoning_closes_the_open_part() -> None:
-    from llmrelay.events import BlockStart, ReasoningDelta
 
     types = [
         part["type"]
@@ -229,6 +247,7 @@ async def test_a_failure_mid_reasoning_closes_the_open_part() -> None:
         "reasoning-start",
         "reasoning-delta",
         "reasoning-end",
+        "data-llmrelay-error",
         "error",
         "finish-step",
         "finish",

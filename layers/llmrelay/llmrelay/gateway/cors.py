@@ -29,7 +29,7 @@ __all__ = ["Cors", "CorsPolicy"]
 # The same lists as the template's FunctionUrlConfig.Cors, so `make dev` behaves as AWS does.
 _METHODS = "GET, POST"
 _HEADERS = "accept, authorization, content-type, last-event-id, x-api-key"
-_EXPOSE = "retry-after, x-amzn-requestid, x-request-id"
+_EXPOSE = "retry-after, x-amzn-requestid, x-request-id, x-llmrelay-error-code"
 _MAX_AGE_S = 600
 
 

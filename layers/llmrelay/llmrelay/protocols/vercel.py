@@ -15,8 +15,10 @@ JSON object, and the response carries ``x-vercel-ai-ui-message-stream: v1``:
   input}`` (or ``tool-input-error`` with ``errorText`` when the arguments are not JSON);
 - ``finish-step``, then ``finish`` ``{finishReason, messageMetadata: {model, usage}}``
   (usage with the AI SDK's names, cache and reasoning details included);
-- or, on a failure after the first byte, ``error`` ``{errorText}`` (``useChat`` shows it
-  as its ``error``), then ``finish-step`` and ``finish`` ``{finishReason: "error"}``;
+- or, on a failure after the first byte, a transient ``data-llmrelay-error`` ``{data: {code,
+  message, retryable}}`` (``useChat``'s ``onData`` sees it; it is not kept in the message),
+  then ``error`` ``{errorText}`` with the human message (``useChat`` shows it as its
+  ``error``), then ``finish-step`` and ``finish`` ``{finishReason: "error"}``;
 - ``data: [DONE]`` last; ``: ping`` comments while the upstream is quiet.
 
 Pure: bytes out, nothing written anywhere.
@@ -170,7 +172,11 @@ def _ending(meta: StreamMeta, item: Finish | Failure, parts: _Parts) -> list[byt
     frames = parts.close()
     model = meta.model
     if isinstance(item, Failure):
-        frames.append(_part("error", errorText=str(item.error)))
+        error = item.error
+        # The code for the front end's code (``useChat``'s ``onData``; transient, so it is
+        # not kept in the message), then the message for the person (``useChat``'s ``error``).
+        frames.append(_part("data-llmrelay-error", data=error.to_dict(), transient=True))
+        frames.append(_part("error", errorText=error.message))
         reason = "error"
     else:
         reason = _FINISH_REASONS[item.reason]
