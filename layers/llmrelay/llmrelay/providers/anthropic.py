@@ -1,23 +1,21 @@
 """``anthropic``: Claude through the official SDK's streaming helper.
 
-``AsyncAnthropic.messages.stream(...)`` is used as an async context manager: ``text_stream``
-gives the text deltas, and the final message gives the stop reason and the usage. Anthropic's
-usage is cumulative (``message_delta`` carries totals), so it is read once from the final
-message and never added up. The system prompt goes in the ``system`` parameter, never in
-``messages``.
+``AsyncAnthropic.messages.stream(...)`` is used as an async context manager; its events
+become block events in :mod:`llmrelay.providers.anthropic_events` (text, thinking with its
+signature, redacted thinking, tool calls, cumulative usage with cache tokens). The system
+prompt goes in the ``system`` parameter, never in ``messages``.
 
 The SDK (about 1 s of import time) is imported on first use, not by ``import llmrelay``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from llmrelay.blocks import BlockWriter
 from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
-from llmrelay.events import Finish, FinishReason, StreamEvent, Usage
+from llmrelay.events import StreamEvent
+from llmrelay.providers.anthropic_events import events_from_stream, finish_reason
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.clients import ClientCache
 from llmrelay.providers.errormap import (
@@ -30,29 +28,14 @@ from llmrelay.providers.errormap import (
 
 if TYPE_CHECKING:
     from anthropic import APIStatusError, AsyncAnthropic
-    from anthropic.lib.streaming import AsyncMessageStream, AsyncMessageStreamManager
-    from anthropic.types import Message, MessageParam
+    from anthropic.lib.streaming import AsyncMessageStreamManager
+    from anthropic.types import MessageParam
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "finish_reason"]
 
 # Anthropic requires max_tokens. When the request sets none, allow as much as llmrelay's
 # default ceiling (LLMRELAY_MAX_TOKENS_CEILING), so an answer is bounded but rarely cut short.
 DEFAULT_MAX_TOKENS = 4096
-
-_FINISH_REASONS: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    # The answer stopped because the context window is full: cut short, like max_tokens.
-    "model_context_window_exceeded": "length",
-    "refusal": "content_filter",
-    "tool_use": "tool_calls",
-}
-
-
-def finish_reason(stop_reason: str | None) -> FinishReason:
-    """The neutral finish reason for Anthropic's ``stop_reason`` (``other`` when unknown)."""
-    return _FINISH_REASONS.get(stop_reason or "", "other")
 
 
 class AnthropicProvider:
@@ -91,19 +74,12 @@ class AnthropicProvider:
         )
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
-        writer = BlockWriter()
         try:
             async with self._open(call) as stream:
-                async for text in stream.text_stream:
-                    for event in writer.text(text):  # an empty text_delta yields nothing
-                        yield event
-                final = await _final_message(stream, call)
+                async for event in events_from_stream(stream, call.provider):
+                    yield event
         except _upstream_failures() as exc:
             raise _error_from(exc, call) from exc
-        usage = Usage(final.usage.input_tokens, final.usage.output_tokens)
-        for event in writer.close():
-            yield event
-        yield Finish(finish_reason(final.stop_reason), usage)
 
     def _open(self, call: ProviderCall) -> AsyncMessageStreamManager[None]:
         import anthropic
@@ -136,29 +112,14 @@ def _messages(call: ProviderCall) -> list[MessageParam]:
     return params
 
 
-async def _final_message(stream: AsyncMessageStream[None], call: ProviderCall) -> Message:
-    """The accumulated message, once the stream is complete (stop reason and usage known)."""
-    try:
-        message = await stream.get_final_message()
-    except AssertionError as exc:
-        # The SDK asserts that a message_start arrived: the body was empty or not SSE.
-        raise _unreadable(call) from exc
-    if message.stop_reason is None:
-        # No message_delta: the stream ended cleanly, but before the answer did.
-        raise UpstreamUnavailable(
-            f"{call.provider} ended the stream before the answer was complete",
-            provider=call.provider,
-        )
-    return message
-
-
 def _upstream_failures() -> tuple[type[Exception], ...]:
     """What can go wrong upstream (evaluated only once something has gone wrong)."""
     import anthropic
     import httpx2  # the SDK's transport: its errors surface unwrapped mid-stream
 
-    # RuntimeError: the SDK's accumulator rejects events out of order (a garbled stream).
-    return (anthropic.AnthropicError, httpx2.HTTPError, json.JSONDecodeError, RuntimeError)
+    # RuntimeError: the SDK's accumulator rejects events out of order (a garbled stream);
+    # ValueError: an event that is not JSON, or tool input JSON that cannot be parsed.
+    return (anthropic.AnthropicError, httpx2.HTTPError, ValueError, RuntimeError)
 
 
 def _error_from(exc: Exception, call: ProviderCall) -> LLMRelayError:

@@ -1,11 +1,22 @@
 """A fake Anthropic Messages API that speaks the real streaming wire format.
 
 ``POST /v1/messages`` with ``"stream": true`` answers the event sequence of the real API,
-each event framed as ``event: <type>\\ndata: <json>\\n\\n``::
+each event framed as ``event: <type>\\ndata: <json>\\n\\n``, one content block after another,
+each with its own ``index`` and a ``ping`` after its start, as the real API interleaves them::
 
-    message_start (usage.input_tokens) → content_block_start → ping
-    → content_block_delta (text_delta) per piece → content_block_stop
+    message_start (usage: input and cache tokens)
+    → [thinking: thinking_delta per reasoning piece, then one signature_delta]
+    → [redacted_thinking per Reply.redacted (its data whole in content_block_start)]
+    → text: text_delta per piece
+    → [tool_use per tool call: input_json_delta per argument fragment]
     → message_delta (stop_reason, cumulative usage) → message_stop
+
+``Reply.input_tokens`` counts every input token, cached or not (llmrelay's meaning); the fake
+sends Anthropic's split: ``input_tokens`` (uncached), ``cache_read_input_tokens``
+(``Reply.cached_tokens``) and ``cache_creation_input_tokens`` (``Reply.cache_write_tokens``).
+Every request is recorded (``fake.requests``) and checked as the real API checks it
+(:mod:`llmrelay.testing.anthropic_checks`): a thinking block handed back with a signature
+the fake did not issue for that text is refused with a 400, and so on.
 
 Errors use Anthropic's body shape ``{"type": "error", "error": {"type", "message"}}``; an
 ``in_stream_error`` fault sends ``event: error`` on the 200 stream, which is how the real API
@@ -20,7 +31,8 @@ import json
 from typing import Any
 
 from llmrelay.httpd import Request, ResponseWriter
-from llmrelay.testing.upstream import FakeUpstream, Fault, RecordedRequest, Reply
+from llmrelay.testing.anthropic_checks import Issued, request_problem
+from llmrelay.testing.upstream import FakeToolCall, FakeUpstream, Fault, RecordedRequest, Reply
 
 __all__ = ["FakeAnthropic", "error_type_for_status", "key_of", "stop_reason_for"]
 
@@ -49,10 +61,32 @@ _MALFORMED = b'event: content_block_delta\ndata: {"type": "content_block_delta",
 
 
 _EMPTY_TEXT = {"type": "text", "text": ""}
+_PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 
 
 def _text_delta(text: str) -> dict[str, str]:
     return {"type": "text_delta", "text": text}
+
+
+def _tool_block(call: FakeToolCall) -> dict[str, Any]:
+    return {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+
+
+def _tool_use(call: FakeToolCall) -> dict[str, Any]:
+    return {**_tool_block(call), "input": json.loads(call.arguments or "{}")}
+
+
+def _usage(reply: Reply, output_tokens: int) -> dict[str, Any]:
+    read, write = reply.cached_tokens, reply.cache_write_tokens
+    usage: dict[str, Any] = {
+        "input_tokens": max(reply.input_tokens - read - write, 0),
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+        "output_tokens": output_tokens,
+    }
+    if reply.reasoning_tokens and output_tokens == reply.completion_tokens:
+        usage["output_tokens_details"] = {"thinking_tokens": reply.reasoning_tokens}
+    return usage
 
 
 def error_type_for_status(status: int) -> str:
@@ -85,12 +119,14 @@ class FakeAnthropic(FakeUpstream):
     """``with FakeAnthropic() as fake:``; point the SDK's ``base_url`` at ``fake.url``.
 
     Every request is recorded (``fake.requests``): its body holds ``system``, ``messages``,
-    ``max_tokens`` and ``model``; its headers the key and ``anthropic-version``.
+    ``max_tokens``, ``model`` and whatever else the client sent; its headers the key and
+    ``anthropic-version``. ``fake.issued`` holds the signatures and redacted data it sent.
     """
 
     def __init__(self, default: Reply | None = None) -> None:
         super().__init__(default)
         self._ids = itertools.count(1)
+        self.issued = Issued()
 
     def __enter__(self) -> FakeAnthropic:
         self.start()
@@ -106,6 +142,11 @@ class FakeAnthropic(FakeUpstream):
             document = _error_document("not_found_error", f"no route {request.path}")
             await response.send(404, json.dumps(document).encode(), self._headers("json"))
             return
+        problem = request_problem(body, self.issued)
+        if problem is not None:
+            document = _error_document("invalid_request_error", problem)
+            await response.send(400, json.dumps(document).encode(), self._headers("json"))
+            return
         model = body.get("model", "") if isinstance(body, dict) else ""
         if isinstance(body, dict) and body.get("stream") is True:
             await self._stream(model, reply, response)
@@ -116,20 +157,32 @@ class FakeAnthropic(FakeUpstream):
         content_type = "text/event-stream" if kind == "sse" else "application/json"
         return [("Content-Type", content_type), ("request-id", f"req_fake{next(self._ids)}")]
 
+    def _content(self, reply: Reply) -> list[dict[str, Any]]:
+        """The whole reasoning and text blocks of ``reply``, in the order they stream (the
+        tool calls come after them)."""
+        content: list[dict[str, Any]] = []
+        if reply.reasoning or reply.signature:
+            thinking = "".join(reply.reasoning)
+            signature = self.issued.sign(thinking, reply.signature)
+            content.append({"type": "thinking", "thinking": thinking, "signature": signature})
+        for data in reply.redacted:
+            self.issued.redacted.add(data)
+            content.append({"type": "redacted_thinking", "data": data})
+        if reply.pieces or not (content or reply.tool_calls):
+            content.append({"type": "text", "text": reply.text})
+        return content
+
     def _message(self, model: str, reply: Reply, *, done: bool) -> dict[str, Any]:
         return {
             "id": "msg_fake",
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": reply.text}] if done else [],
+            "content": [*self._content(reply), *map(_tool_use, reply.tool_calls)] if done else [],
             "stop_reason": stop_reason_for(reply.finish_reason) if done else None,
             "stop_sequence": None,
             # The real API counts a token or so of output already in message_start.
-            "usage": {
-                "input_tokens": reply.input_tokens,
-                "output_tokens": reply.completion_tokens if done else 1,
-            },
+            "usage": _usage(reply, reply.completion_tokens if done else 1),
         }
 
     async def _whole(self, model: str, reply: Reply, response: ResponseWriter) -> None:
@@ -149,34 +202,79 @@ class FakeAnthropic(FakeUpstream):
         data = json.dumps(self._message(model, reply, done=True), ensure_ascii=False)
         await response.send(200, data.encode(), self._headers("json"))
 
+    async def _event(self, response: ResponseWriter, reply: Reply, data: dict[str, Any]) -> None:
+        await self.write_event(response, _sse(data["type"], data), reply)
+
+    async def _start(
+        self, response: ResponseWriter, reply: Reply, index: int, block: dict[str, Any]
+    ) -> None:
+        start = {"type": "content_block_start", "index": index, "content_block": block}
+        await self._event(response, reply, start)
+        await self.write_event(response, _PING, reply)
+
+    async def _block(
+        self,
+        response: ResponseWriter,
+        reply: Reply,
+        index: int,
+        block: dict[str, Any],
+        deltas: list[dict[str, Any]],
+    ) -> None:
+        """One whole content block: its start, a ping, its deltas, its stop."""
+        await self._start(response, reply, index, block)
+        for delta in deltas:
+            event = {"type": "content_block_delta", "index": index, "delta": delta}
+            await self._event(response, reply, event)
+        await self._event(response, reply, {"type": "content_block_stop", "index": index})
+
     async def _stream(self, model: str, reply: Reply, response: ResponseWriter) -> None:
         await response.start(200, [*self._headers("sse"), ("Cache-Control", "no-cache")])
         start = {"type": "message_start", "message": self._message(model, reply, done=False)}
-        await self.write_event(response, _sse("message_start", start), reply)
-        block = {"type": "content_block_start", "index": 0, "content_block": _EMPTY_TEXT}
-        await self.write_event(response, _sse("content_block_start", block), reply)
-        await self.write_event(response, _sse("ping", {"type": "ping"}), reply)
-        for index, piece in enumerate(reply.pieces):
-            if await self.fault_mid_stream(response, reply, index):
+        await self._event(response, reply, start)
+        index = 0
+        for block in self._content(reply):
+            if block["type"] == "thinking":
+                deltas = [{"type": "thinking_delta", "thinking": p} for p in reply.reasoning]
+                deltas.append({"type": "signature_delta", "signature": block["signature"]})
+                empty = {"type": "thinking", "thinking": "", "signature": ""}
+                await self._block(response, reply, index, empty, deltas)
+            elif block["type"] == "redacted_thinking":
+                await self._block(response, reply, index, block, [])
+            elif block["type"] == "text" and not await self._text(response, reply, index):
                 return
-            delta = {"type": "content_block_delta", "index": 0, "delta": _text_delta(piece)}
-            await self.write_event(response, _sse("content_block_delta", delta), reply)
-        if await self.fault_mid_stream(response, reply, len(reply.pieces)):
+            index += 1
+        if not reply.pieces and await self.fault_mid_stream(response, reply, 0):
             return
+        for call in reply.tool_calls:
+            deltas = [{"type": "input_json_delta", "partial_json": f} for f in call.fragments]
+            await self._block(response, reply, index, _tool_block(call), deltas)
+            index += 1
         await self._finish(response, reply)
 
+    async def _text(self, response: ResponseWriter, reply: Reply, index: int) -> bool:
+        """The text block, faults included; ``False`` when a fault ended the stream."""
+        await self._start(response, reply, index, _EMPTY_TEXT)
+        for number, piece in enumerate(reply.pieces):
+            if await self.fault_mid_stream(response, reply, number):
+                return False
+            delta = {"type": "content_block_delta", "index": index, "delta": _text_delta(piece)}
+            await self._event(response, reply, delta)
+        if reply.pieces and await self.fault_mid_stream(response, reply, len(reply.pieces)):
+            return False
+        await self._event(response, reply, {"type": "content_block_stop", "index": index})
+        return True
+
     async def _finish(self, response: ResponseWriter, reply: Reply) -> None:
-        stop = {"type": "content_block_stop", "index": 0}
-        await self.write_event(response, _sse("content_block_stop", stop), reply)
         # Usage on message_delta is cumulative (a total so far, not an increment), and the
-        # current API repeats input_tokens there: a client that adds counts up gets it wrong.
+        # current API repeats the input counts there: a client that adds counts up gets it
+        # wrong.
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason_for(reply.finish_reason), "stop_sequence": None},
-            "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.completion_tokens},
+            "usage": _usage(reply, reply.completion_tokens),
         }
-        await self.write_event(response, _sse("message_delta", delta), reply)
-        await self.write_event(response, _sse("message_stop", {"type": "message_stop"}), reply)
+        await self._event(response, reply, delta)
+        await self._event(response, reply, {"type": "message_stop"})
         await response.end()
 
     malformed_event = _MALFORMED

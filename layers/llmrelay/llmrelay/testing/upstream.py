@@ -72,6 +72,14 @@ class Reply:
     tool_calls: tuple[FakeToolCall, ...] = ()
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    # For upstreams that sign reasoning (Anthropic): the reasoning's signature (empty: one the
+    # fake derives from the text), redacted reasoning blocks (their opaque data, after the
+    # reasoning), and input tokens written to the prompt cache. ``input_tokens`` counts every
+    # input token, cached or not, as :class:`llmrelay.events.Usage` does; a fake whose API
+    # counts otherwise (Anthropic) converts.
+    signature: str = ""
+    redacted: tuple[str, ...] = ()
+    cache_write_tokens: int = 0
 
     @property
     def text(self) -> str:
