@@ -17,6 +17,7 @@ from llmrelay.gateway.models_route import ModelList
 from llmrelay.gateway.openai_route import OPENAI_DIALECT
 from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.page import Page
+from llmrelay.gateway.responses_route import RESPONSES_DIALECT
 from llmrelay.gateway.router import Handler, Route, Router
 from llmrelay.gateway.vercel_route import VERCEL_DIALECT
 from llmrelay.http import App
@@ -66,6 +67,7 @@ def build_app(
             chat("/chat", NATIVE_DIALECT),
             Route("GET", "/health", Health(options.version)),
             chat("/v1/chat/completions", OPENAI_DIALECT),
+            chat("/v1/responses", RESPONSES_DIALECT),
             Route("GET", "/v1/models", ModelList(settings=settings, secrets=secrets)),
             chat("/api/chat", VERCEL_DIALECT),
             Route("GET", "/", Page()),
