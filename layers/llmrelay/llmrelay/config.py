@@ -152,6 +152,12 @@ class Settings:
             environ=env,
         )
 
+    @property
+    def listed_models(self) -> tuple[str, ...]:
+        """``LLMRELAY_MODELS``: the models ``/v1/models`` lists (comma-separated)."""
+        raw = self.environ.get("LLMRELAY_MODELS", "")
+        return tuple(name.strip() for name in raw.split(",") if name.strip())
+
     def base_url(self, provider: str) -> str | None:
         """``LLMRELAY_<PROVIDER>_BASE_URL``, passed to the SDK unchanged."""
         value = self.environ.get(f"LLMRELAY_{provider.upper()}_BASE_URL", "").strip()

@@ -49,11 +49,6 @@ def _ready(secrets: SecretStore, settings: Settings) -> set[str]:
         return _ready(StaticSecrets(), settings)
 
 
-def _listed(settings: Settings) -> list[str]:
-    raw = settings.environ.get("LLMRELAY_MODELS", "")
-    return [name.strip() for name in raw.split(",") if name.strip()]
-
-
 def _provider_of(model: str) -> ProviderSpec | None:
     try:
         return resolve(model)[0]
@@ -64,7 +59,7 @@ def _provider_of(model: str) -> ProviderSpec | None:
 def model_ids(secrets: SecretStore, settings: Settings) -> list[str]:
     """The ids to list, in order (see the module's docstring)."""
     ready = _ready(secrets, settings)
-    chosen = [m for m in _listed(settings) if (spec := _provider_of(m)) and spec.name in ready]
+    chosen = [m for m in settings.listed_models if (spec := _provider_of(m)) and spec.name in ready]
     covered = {model.partition("/")[0] for model in chosen} | {"echo"}
     ids = [settings.default_model, *chosen]
     ids += [f"{name}/*" for name in PROVIDERS if name in ready and name not in covered]

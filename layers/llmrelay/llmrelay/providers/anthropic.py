@@ -25,6 +25,7 @@ from llmrelay.providers.errormap import (
     parse_retry_after,
     upstream_message,
 )
+from llmrelay.providers.tls import tls_context
 
 if TYPE_CHECKING:
     from anthropic import APIStatusError, AsyncAnthropic
@@ -56,12 +57,12 @@ class AnthropicProvider:
         self._connect_timeout_s = connect_timeout_s
         self._read_timeout_s = read_timeout_s
         self._default_max_tokens = default_max_tokens
-        self._clients: ClientCache[AsyncAnthropic] = ClientCache()
+        self.clients: ClientCache[AsyncAnthropic] = ClientCache()
 
     def client_for(self, call: ProviderCall) -> AsyncAnthropic:
         """The cached client for ``call``'s key and base URL on the running loop."""
         key = (call.provider, call.api_key, call.base_url)
-        return self._clients.get(key, lambda: self._new_client(call))
+        return self.clients.get(key, lambda: self._new_client(call))
 
     def _new_client(self, call: ProviderCall) -> AsyncAnthropic:
         import anthropic  # first use only: the SDK costs about 1 s of cold start
@@ -69,8 +70,13 @@ class AnthropicProvider:
         connect = self._connect_timeout_s
         timeout = anthropic.Timeout(self._read_timeout_s, connect=connect, pool=connect)
         # base_url is passed unchanged: Anthropic's is the bare root (the SDK adds /v1/...).
+        # The SDK's own HTTP client (its limits, keep-alive), over the shared TLS context.
         return anthropic.AsyncAnthropic(
-            api_key=call.api_key, base_url=call.base_url, timeout=timeout, max_retries=0
+            api_key=call.api_key,
+            base_url=call.base_url,
+            timeout=timeout,
+            max_retries=0,
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:

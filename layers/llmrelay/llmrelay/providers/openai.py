@@ -16,7 +16,6 @@ no finish reason at all was cut short and raises ``UpstreamUnavailable``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from llmrelay.config import get_settings
@@ -33,10 +32,9 @@ from llmrelay.providers.errormap import (
 )
 from llmrelay.providers.openai_chunks import events_from_chunks, finish_reason_of
 from llmrelay.providers.openai_params import openai_messages, openai_options
+from llmrelay.providers.tls import tls_context
 
 if TYPE_CHECKING:
-    import ssl
-
     from openai import AsyncOpenAI, AsyncStream, Omit, Timeout
     from openai.types.chat import ChatCompletionChunk
 
@@ -54,15 +52,6 @@ def _timeout() -> Timeout:
     return Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
 
 
-@cache
-def _tls_context() -> ssl.SSLContext:
-    """httpx2's default TLS context, built once: loading the CA bundle costs 50-150 ms, which
-    every new client (a key rotation, another preset) would otherwise pay again."""
-    import httpx2
-
-    return httpx2.create_ssl_context()
-
-
 def _new_client(call: ProviderCall) -> AsyncOpenAI:
     from openai import AsyncOpenAI, DefaultAsyncHttpx2Client
 
@@ -71,7 +60,7 @@ def _new_client(call: ProviderCall) -> AsyncOpenAI:
         base_url=call.base_url,
         max_retries=0,
         timeout=_timeout(),
-        http_client=DefaultAsyncHttpx2Client(verify=_tls_context()),
+        http_client=DefaultAsyncHttpx2Client(verify=tls_context()),
     )
 
 
