@@ -4,13 +4,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx2
+import openai
+import pytest
 from openai import AsyncOpenAI
 from tests.gateway.app_client import call_json, sdk_transport
 
 from llmrelay.config import Settings
 from llmrelay.errors import MissingKey
 from llmrelay.gateway import build_app
-from llmrelay.gateway.models_route import ModelList, model_ids
+from llmrelay.gateway.models_route import ModelList, find_model, model_ids
 from llmrelay.secrets import StaticSecrets
 
 SecretFactory = Callable[..., Any]
@@ -95,3 +97,73 @@ def _data(body: object) -> list[dict[str, Any]]:
     assert isinstance(body, dict)
     data: list[dict[str, Any]] = body["data"]
     return data
+
+
+def client_of(app: Any) -> AsyncOpenAI:
+    http_client = httpx2.AsyncClient(transport=sdk_transport(app))
+    return AsyncOpenAI(
+        base_url="http://gateway.test/v1", api_key="unused", http_client=http_client, max_retries=0
+    )
+
+
+def test_a_model_is_found_when_listed_or_when_its_provider_is() -> None:
+    listed = ["openai/gpt-4o-mini", "anthropic/*", "echo/echo"]
+    assert find_model("openai/gpt-4o-mini", listed) == "openai/gpt-4o-mini"
+    assert find_model("anthropic/claude-sonnet-4-5", listed) == "anthropic/claude-sonnet-4-5"
+    assert find_model("openai/gpt-5", listed) is None
+    assert find_model("anthropic", listed) is None
+    assert find_model("nope/x", listed) is None
+
+
+async def test_the_sdk_retrieves_one_model_whose_id_holds_a_slash() -> None:
+    app = build_app(secrets=StaticSecrets({"ANTHROPIC_API_KEY": "a"}))
+    async with client_of(app) as client:
+        echo = await client.models.retrieve("echo/echo")
+        claude = await client.models.retrieve("anthropic/claude-sonnet-4-5")
+    assert (echo.id, echo.owned_by, echo.object) == ("echo/echo", "echo", "model")
+    assert (claude.id, claude.owned_by) == ("anthropic/claude-sonnet-4-5", "anthropic")
+    status, body = await call_json(app, "GET", "/v1/models/echo%2Fecho")
+    assert (status, body) == (
+        200,
+        {"id": "echo/echo", "object": "model", "created": 0, "owned_by": "echo"},
+    )
+
+
+async def test_an_unknown_model_is_openais_404() -> None:
+    async with client_of(build_app()) as client:
+        with pytest.raises(openai.NotFoundError) as caught:
+            await client.models.retrieve("openai/gpt-4o")  # no key: not configured here
+    assert caught.value.code == "model_not_found"
+    assert caught.value.type == "not_found_error"
+    assert "openai/gpt-4o" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/v1/nothing-here", 404, "not_found"),
+        ("DELETE", "/v1/models", 405, "method_not_allowed"),
+        ("PUT", "/v1/models/echo/echo", 405, "method_not_allowed"),
+        ("GET", "/v1/chat/completions", 405, "method_not_allowed"),
+    ],
+)
+async def test_router_errors_under_v1_have_openais_shape(
+    method: str, path: str, status: int, code: str
+) -> None:
+    got, body = await call_json(build_app(), method, path)
+    assert got == status
+    assert isinstance(body, dict)
+    assert set(body["error"]) == {"message", "type", "code", "param"}
+    assert body["error"]["code"] == code
+
+
+async def test_router_errors_elsewhere_keep_the_gateways_shape() -> None:
+    got, body = await call_json(build_app(), "GET", "/nothing-here")
+    assert got == 404
+    assert body == {
+        "error": {
+            "code": "not_found",
+            "message": "no route for '/nothing-here'",
+            "retryable": False,
+        }
+    }

@@ -93,6 +93,28 @@ async def test_an_unsupported_parameter_is_refused_by_name() -> None:
             await client.chat.completions.create(model="echo/echo", messages=HELLO, n=3)
     assert caught.value.code == "invalid_request"
     assert "n: not supported" in caught.value.message
+    assert caught.value.param == "n"
+
+
+async def test_a_bad_field_is_named_in_the_errors_param() -> None:
+    tool: Any = {"type": "retrieval"}
+    async with sdk(build_app()) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(model="echo/echo", messages=HELLO, tools=[tool])
+        with pytest.raises(openai.BadRequestError) as typed:
+            await client.chat.completions.create(model="echo/echo", messages=HELLO, temperature=9)
+    assert caught.value.param == "tools.0.type"
+    assert typed.value.param == "temperature"
+
+
+async def test_a_parameter_the_provider_cannot_honour_is_its_param() -> None:
+    async with sdk(build_app()) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(
+                model="anthropic/claude-sonnet-4-5", messages=HELLO, seed=1
+            )
+    assert caught.value.code == "unsupported_parameter"
+    assert caught.value.param == "seed"
 
 
 async def test_a_failure_before_any_text_keeps_its_status_and_retry_after() -> None:

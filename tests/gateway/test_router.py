@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 from tests.gateway.fakes import Context
 
-from llmrelay.errors import RateLimited
+from llmrelay.errors import LLMRelayError, RateLimited
 from llmrelay.gateway import build_app
 from llmrelay.gateway.router import Route, Router
 from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
@@ -126,3 +127,58 @@ APP_ROUTES = [
 async def test_the_built_app_routes_chat_and_health(method: str, path: str, status: int) -> None:
     response = await build_app()(HttpRequest(method, path), Context())
     assert response.status == status
+
+
+def _teapot(error: LLMRelayError, headers: Mapping[str, str]) -> HttpResponse:
+    return HttpResponse(error.status, {"x-shape": "teapot", **headers}, error.code.encode())
+
+
+def _plain_text(error: LLMRelayError, headers: Mapping[str, str]) -> HttpResponse:
+    return HttpResponse(error.status, {"x-shape": "plain"}, error.message.encode())
+
+
+async def rest(request: HttpRequest, context: InvocationContext) -> HttpResponse:
+    return HttpResponse(200, {}, request.path.removeprefix("/items/").encode())
+
+
+SHAPED = Router(
+    [
+        Route("GET", "/items", ok),
+        Route("GET", "/items/*", rest),
+        Route("GET", "/api/throttled", throttled),
+        Route("GET", "/api/deep/broken", broken),
+    ],
+    shapes={"/api/": _teapot, "/api/deep/": _plain_text},
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/items/a/b/c", 200, b"a/b/c"),
+        ("/items/a/", 200, b"a/"),  # the handler reads the rest as it came
+        ("/items", 200, b"GET"),
+        ("/itemsx", 404, None),
+    ],
+)
+async def test_a_star_route_takes_every_path_under_it(
+    path: str, status: int, body: bytes | None
+) -> None:
+    response = await SHAPED(HttpRequest("GET", path), Context())
+    assert response.status == status
+    if body is not None:
+        assert response.body == body
+
+
+async def test_errors_take_the_shape_of_the_longest_matching_prefix() -> None:
+    throttled_ = await SHAPED(HttpRequest("GET", "/api/throttled"), Context())
+    assert (throttled_.headers["x-shape"], throttled_.body) == ("teapot", b"rate_limited")
+    missing = await SHAPED(HttpRequest("GET", "/api/none"), Context())
+    assert (missing.status, missing.body) == (404, b"not_found")
+    wrong = await SHAPED(HttpRequest("POST", "/api/throttled"), Context())
+    assert (wrong.status, wrong.headers["allow"], wrong.body) == (405, "GET", b"method_not_allowed")
+    broken_ = await SHAPED(HttpRequest("GET", "/api/deep/broken"), Context(aws_request_id="r1"))
+    assert broken_.headers["x-shape"] == "plain"
+    assert broken_.body == b"internal error (request r1)"
+    elsewhere = await SHAPED(HttpRequest("GET", "/elsewhere"), Context())
+    assert elsewhere.headers["content-type"] == "application/json"

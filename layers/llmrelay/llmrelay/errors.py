@@ -9,7 +9,8 @@ adapter forgets to scrub what the upstream echoed back.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import ClassVar, Final
 
 from llmrelay.redact import redact
 
@@ -77,23 +78,36 @@ class ConfigurationError(LLMRelayError):
     status = 500
 
 
+_FIELD: Final = re.compile(r"([A-Za-z_][\w.\-]*): ")
+
+
 class InvalidRequest(LLMRelayError):
-    """The request itself is wrong (shape, limits, unknown fields)."""
+    """The request itself is wrong (shape, limits, unknown fields); ``param`` names the
+    field at fault where there is one (``messages.0.content``), for dialects whose error
+    shape has a place for it (OpenAI's ``param``). Unless given, it is read off the message,
+    which names its field first (``"tools.0.type: ..."``)."""
 
     code = "invalid_request"
     status = 400
+
+    def __init__(
+        self, message: str, *, param: str | None = None, provider: str | None = None
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.param = param if param is not None else _field_of(self.message)
+
+
+def _field_of(message: str) -> str | None:
+    """``tools.0.type`` from ``"tools.0.type: only 'function' tools are supported"``: every
+    request error's message starts with the field it is about."""
+    found = _FIELD.match(message)
+    return None if found is None or found[1] == "body" else found[1]
 
 
 class UnsupportedParameter(InvalidRequest):
     """The request asks for something the chosen provider cannot do; ``param`` names it."""
 
     code = "unsupported_parameter"
-
-    def __init__(
-        self, message: str, *, param: str | None = None, provider: str | None = None
-    ) -> None:
-        super().__init__(message, provider=provider)
-        self.param = param
 
 
 class UnknownModel(LLMRelayError):

@@ -298,4 +298,4 @@ def invalid_request_from(exc: ValidationError) -> InvalidRequest:
         problem = text if where == "body" and _NAMED.match(text) else f"{where}: {text}"
         if problem not in problems:
             problems.append(problem)
-    return InvalidRequest("; ".join(problems[:5]))
+    return InvalidRequest("; ".join(problems[:5]))  # its param: the first problem's field

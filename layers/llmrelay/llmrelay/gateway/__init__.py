@@ -13,8 +13,8 @@ from llmrelay.gateway.chat_route import NATIVE_DIALECT
 from llmrelay.gateway.dialect import AskT, Dialect
 from llmrelay.gateway.dialect_route import DialectRoute, StreamFn
 from llmrelay.gateway.health import Health
-from llmrelay.gateway.models_route import ModelList
-from llmrelay.gateway.openai_route import OPENAI_DIALECT
+from llmrelay.gateway.models_route import ModelById, ModelList
+from llmrelay.gateway.openai_route import OPENAI_DIALECT, openai_error_response
 from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.page import Page
 from llmrelay.gateway.responses_route import RESPONSES_DIALECT
@@ -62,16 +62,19 @@ def build_app(
     def chat(path: str, dialect: Dialect[AskT]) -> Route:
         return Route("POST", path, DialectRoute(dialect, stream, options, settings=settings))
 
+    models = ModelList(settings=settings, secrets=secrets)
     router = Router(
         [
             chat("/chat", NATIVE_DIALECT),
             Route("GET", "/health", Health(options.version)),
             chat("/v1/chat/completions", OPENAI_DIALECT),
             chat("/v1/responses", RESPONSES_DIALECT),
-            Route("GET", "/v1/models", ModelList(settings=settings, secrets=secrets)),
+            Route("GET", "/v1/models", models),
+            Route("GET", "/v1/models/*", ModelById(models)),
             chat("/api/chat", VERCEL_DIALECT),
             Route("GET", "/", Page()),
-        ]
+        ],
+        shapes={"/v1/": openai_error_response},
     )
     # Client API keys and CORS, as LLMRELAY_AUTH and LLMRELAY_CORS_ORIGINS say.
-    return protect(router, settings=settings, secrets=secrets)
+    return protect(router, settings=settings, secrets=secrets, shape=router.error)

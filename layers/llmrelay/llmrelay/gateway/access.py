@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 
 from llmrelay.config import Settings
-from llmrelay.gateway.auth import ClientAuth, SecretHashes, auth_mode
+from llmrelay.gateway.auth import ClientAuth, PathError, SecretHashes, auth_mode
 from llmrelay.gateway.cors import Cors, CorsPolicy
 from llmrelay.http import App
 from llmrelay.secrets import SecretStore
@@ -26,12 +26,15 @@ def protect(
     settings: Settings | None = None,
     secrets: SecretStore | None = None,
     env: Mapping[str, str] | None = None,
+    shape: PathError | None = None,
 ) -> App:
     """``app`` behind client authentication and CORS as ``env`` (default: the process
-    environment) configures them; raises ``ConfigurationError`` for a bad ``LLMRELAY_AUTH``."""
+    environment) configures them; raises ``ConfigurationError`` for a bad ``LLMRELAY_AUTH``.
+    ``shape`` gives a refusal the error shape of the API its path belongs to."""
     env = os.environ if env is None else env
     if auth_mode(env) == "api_key":
-        app = ClientAuth(app, SecretHashes(settings=settings, secrets=secrets))
+        hashes = SecretHashes(settings=settings, secrets=secrets)
+        app = ClientAuth(app, hashes) if shape is None else ClientAuth(app, hashes, shape)
     policy = CorsPolicy.from_env(env)
     if policy is not None:
         app = Cors(app, policy)

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Literal
 
 from llmrelay.config import Settings, get_settings
-from llmrelay.errors import ConfigurationError
+from llmrelay.errors import ConfigurationError, LLMRelayError
 from llmrelay.gateway.errors import AuthUnavailable, Unauthorized
 from llmrelay.gateway.logs import log_exception, log_record
 from llmrelay.gateway.responses import error_response
@@ -160,7 +160,18 @@ class SecretHashes:
         return parse_hashes(self._store().get(HASHES_KEY) or "")
 
 
-def _refused(request: HttpRequest, context: InvocationContext, reason: str) -> HttpResponse:
+PathError = Callable[[str, LLMRelayError, Mapping[str, str]], HttpResponse]
+"""An error in the shape of the API a path belongs to (:meth:`Router.error
+<llmrelay.gateway.router.Router.error>`)."""
+
+
+def _plain(path: str, error: LLMRelayError, headers: Mapping[str, str]) -> HttpResponse:
+    return error_response(error, headers)
+
+
+def _refused(
+    request: HttpRequest, context: InvocationContext, reason: str, shape: PathError = _plain
+) -> HttpResponse:
     log_record(
         "WARNING",
         "auth: request refused",
@@ -172,9 +183,10 @@ def _refused(request: HttpRequest, context: InvocationContext, reason: str) -> H
     )
     if reason == "missing_key":
         message = "an API key is required: send Authorization: Bearer <key> or x-api-key: <key>"
-        return error_response(Unauthorized(message), {"www-authenticate": _CHALLENGE})
+        return shape(request.path, Unauthorized(message), {"www-authenticate": _CHALLENGE})
     challenge = f'{_CHALLENGE}, error="invalid_token"'
-    return error_response(Unauthorized("the API key is not valid"), {"www-authenticate": challenge})
+    refused = Unauthorized("the API key is not valid")
+    return shape(request.path, refused, {"www-authenticate": challenge})
 
 
 def _deadline(context: InvocationContext) -> float:
@@ -187,16 +199,22 @@ class ClientAuth:
     """Wraps an app: requests to protected paths need a key whose digest ``digests()``
     returns (``api_key`` mode; see the module's docstring)."""
 
-    def __init__(self, app: App, digests: Callable[[], tuple[bytes, ...]]) -> None:
+    def __init__(
+        self,
+        app: App,
+        digests: Callable[[], tuple[bytes, ...]],
+        shape: PathError = _plain,
+    ) -> None:
         self._app = app
         self._digests = digests
+        self._shape = shape
 
     async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
         if is_open(request):
             return await self._app(request, context)
         keys = presented_keys(request)
         if not keys:
-            return _refused(request, context, "missing_key")
+            return _refused(request, context, "missing_key", self._shape)
         try:
             load = getattr(self._digests, "load", None)
             if load is not None:  # a stalled Secrets Manager: a prompt 503, never a hang
@@ -204,8 +222,9 @@ class ClientAuth:
             digests = self._digests()
         except Exception as exc:  # the secret is unreadable: refuse, never fall open
             log_exception("auth: client key digests unavailable", exc)
-            return error_response(AuthUnavailable("client authentication is unavailable"))
+            unavailable = AuthUnavailable("client authentication is unavailable")
+            return self._shape(request.path, unavailable, {})
         # Every presented key is checked (no short-circuit), then any one may match.
         if True not in [key_matches(key, digests) for key in keys]:
-            return _refused(request, context, "invalid_key")
+            return _refused(request, context, "invalid_key", self._shape)
         return await self._app(request, context)

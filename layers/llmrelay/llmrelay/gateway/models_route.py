@@ -1,4 +1,5 @@
-"""``GET /v1/models``: the models this deployment can answer with, in OpenAI's list shape.
+"""``GET /v1/models``: the models this deployment can answer with, in OpenAI's list shape;
+``GET /v1/models/{id}``: one of them (an id may hold slashes: ``openai/gpt-4o-mini``).
 
 ``{"object": "list", "data": [{"id", "object": "model", "created": 0, "owned_by"}]}``,
 in this order, without repeats:
@@ -12,11 +13,16 @@ in this order, without repeats:
 A provider is configured when the secret holds its key (or it needs none) and it has a
 base URL. The secret is read the way a chat reads it (cached across warm invocations);
 when it cannot be read, only what needs no key is listed.
+
+One model is found when it is listed, or when its provider is listed as ``<provider>/*``
+(any of its models may be named); else 404 ``model_not_found``, in OpenAI's error shape
+like every error under ``/v1/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 from llmrelay.config import Settings, get_settings
 from llmrelay.errors import LLMRelayError
@@ -26,9 +32,17 @@ from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec, resolve
 from llmrelay.secrets import SecretStore, StaticSecrets, load_secret, secret_store_for
 
-__all__ = ["ModelList", "configured", "model_ids"]
+__all__ = ["ModelById", "ModelList", "ModelNotFound", "configured", "find_model", "model_ids"]
 
 _ECHO = "echo/echo"
+_PREFIX = "/v1/models/"
+
+
+class ModelNotFound(LLMRelayError):
+    """``GET /v1/models/{id}`` names a model this deployment cannot answer with."""
+
+    code = "model_not_found"
+    status = 404
 
 
 def configured(spec: ProviderSpec, secrets: SecretStore, settings: Settings) -> bool:
@@ -82,7 +96,8 @@ class ModelList:
         self._settings = settings
         self._secrets = secrets
 
-    async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
+    async def ids(self) -> list[str]:
+        """The ids to list, read with the secret (see the module's docstring)."""
         settings = self._settings or get_settings()
         secrets = self._secrets or secret_store_for(settings.secret_id, settings.secret_max_age_s)
         try:  # off the event loop, bounded: a stalled Secrets Manager lists what needs no key
@@ -90,5 +105,32 @@ class ModelList:
         except LLMRelayError as error:
             log_record("WARNING", "models: the secret could not be read", error=str(error))
             secrets = StaticSecrets()
-        ids = model_ids(secrets, settings)
+        return model_ids(secrets, settings)
+
+    async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
+        ids = await self.ids()
         return json_response(200, {"object": "list", "data": list(_entries(ids))})
+
+
+def find_model(model: str, ids: list[str]) -> str | None:
+    """``model`` when the list has it, or has its provider's ``<provider>/*``."""
+    provider, _, name = model.partition("/")
+    if model in ids or (name and f"{provider}/*" in ids):
+        return model
+    return None
+
+
+class ModelById:
+    """The ``GET /v1/models/{id}`` handler, over the same list as ``models``."""
+
+    def __init__(self, models: ModelList) -> None:
+        self._models = models
+
+    async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
+        model = unquote(request.path.rstrip("/").removeprefix(_PREFIX))
+        found = find_model(model, await self._models.ids())
+        if found is None:
+            shown = model[:200]
+            raise ModelNotFound(f"the model {shown!r} does not exist or is not configured here")
+        [entry] = _entries([found])
+        return json_response(200, entry)

@@ -11,7 +11,7 @@ travel in-band (see :mod:`llmrelay.protocols.openai`). :data:`OPENAI_DIALECT` is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -28,9 +28,11 @@ from llmrelay.protocols.openai_request import OpenAIRequest, parse_openai_reques
 __all__ = ["OPENAI_DIALECT", "openai_error_response"]
 
 
-def openai_error_response(error: LLMRelayError) -> HttpResponse:
-    """The error's status and headers (``Retry-After``), with OpenAI's error body."""
-    return replace(error_response(error), body=encode_error(error))
+def openai_error_response(
+    error: LLMRelayError, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    """The error's status and headers (``Retry-After``, ``headers``), with OpenAI's body."""
+    return replace(error_response(error, headers), body=encode_error(error))
 
 
 def _parse(request: HttpRequest, body: object) -> OpenAIRequest:

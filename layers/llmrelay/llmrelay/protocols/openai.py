@@ -101,9 +101,10 @@ def usage_object(usage: Usage) -> dict[str, object]:
 
 def error_object(error: LLMRelayError) -> dict[str, object]:
     """``{"error": {"message", "type", "code", "param"}}``; ``code`` is llmrelay's stable
-    code (``rate_limited``, ``unknown_model``, ...), ``type`` OpenAI's for the status."""
+    code (``rate_limited``, ``unknown_model``, ...), ``type`` OpenAI's for the status,
+    ``param`` the field at fault when llmrelay knows it (``model``, ``tools.0.function``)."""
     kind = _ERROR_TYPES.get(error.status, "server_error" if error.status >= 500 else "api_error")
-    param = "model" if isinstance(error, UnknownModel) else None
+    param = "model" if isinstance(error, UnknownModel) else getattr(error, "param", None)
     return {"error": {"message": error.message, "type": kind, "code": error.code, "param": param}}
 
 
