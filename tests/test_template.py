@@ -72,6 +72,16 @@ def function(resources: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def url(resources: dict[str, Any]) -> dict[str, Any]:
+    return dict(resources["ChatFunctionUrl"]["Properties"])
+
+
+# What the URL and its permissions point at: the alias `live` with SnapStart (its published
+# versions are the only ones restored from snapshots), else the unqualified function.
+TARGET = {"Fn::If": ["SnapStartEnabled", {"Ref": "ChatFunction.Alias"}, {"Ref": "ChatFunction"}]}
+
+
+@pytest.fixture(scope="module")
 def env(function: dict[str, Any]) -> dict[str, Any]:
     return dict(function["Environment"]["Variables"])
 
@@ -147,21 +157,29 @@ def test_the_function_has_no_requirements_of_its_own() -> None:
     assert not (ROOT / "functions" / "chat" / "requirements.txt").exists()
 
 
-def test_function_url_streams(function: dict[str, Any]) -> None:
-    assert function["FunctionUrlConfig"]["InvokeMode"] == "RESPONSE_STREAM"
+def test_function_url_streams(url: dict[str, Any]) -> None:
+    assert url["InvokeMode"] == "RESPONSE_STREAM"
+
+
+def test_the_function_has_one_url_written_out(
+    resources: dict[str, Any], function: dict[str, Any]
+) -> None:
+    # FunctionUrlConfig would put a second URL on the alias, whatever the parameter says.
+    assert "FunctionUrlConfig" not in function
+    assert list(_of_type(resources, "AWS::Lambda::Url")) == ["ChatFunctionUrl"]
 
 
 def test_url_auth_type_is_a_parameter_defaulting_to_none(
-    template: dict[str, Any], function: dict[str, Any]
+    template: dict[str, Any], url: dict[str, Any]
 ) -> None:
-    assert function["FunctionUrlConfig"]["AuthType"] == {"Ref": "AuthType"}
+    assert url["AuthType"] == {"Ref": "AuthType"}
     parameter = template["Parameters"]["AuthType"]
     assert parameter["AllowedValues"] == ["NONE", "AWS_IAM"]
     assert parameter["Default"] == "NONE"
 
 
-def test_cors_origins_are_a_parameter(template: dict[str, Any], function: dict[str, Any]) -> None:
-    cors = function["FunctionUrlConfig"]["Cors"]
+def test_cors_origins_are_a_parameter(template: dict[str, Any], url: dict[str, Any]) -> None:
+    cors = url["Cors"]
     assert cors["AllowOrigins"] == {"Ref": "CorsAllowOrigins"}
     parameter = template["Parameters"]["CorsAllowOrigins"]
     assert parameter["Type"] == "CommaDelimitedList"
@@ -177,9 +195,9 @@ def test_cors_origins_are_a_parameter(template: dict[str, Any], function: dict[s
     ],
 )
 def test_cors_lets_a_browser_post_with_a_key_and_read_the_stream(
-    function: dict[str, Any], field: str, required: set[str]
+    url: dict[str, Any], field: str, required: set[str]
 ) -> None:
-    cors = function["FunctionUrlConfig"]["Cors"]
+    cors = url["Cors"]
     assert required <= set(cors[field])
     assert 0 < cors["MaxAge"] <= 7200
     # Credentials with a "*" origin are refused by browsers: keys travel in headers instead.
@@ -197,10 +215,35 @@ def test_a_public_url_grants_both_invoke_permissions(
     assert set(by_action) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
     for res in permissions.values():
         assert res["Condition"] == "PublicUrl"
-        assert res["Properties"]["FunctionName"] == {"Ref": "ChatFunction"}
+        assert res["Properties"]["FunctionName"] == TARGET  # where the URL is
         assert res["Properties"]["Principal"] == "*"
     assert by_action["lambda:InvokeFunctionUrl"]["Properties"]["FunctionUrlAuthType"] == "NONE"
     assert by_action["lambda:InvokeFunction"]["Properties"]["InvokedViaFunctionUrl"] is True
+
+
+def test_snap_start_is_a_parameter_off_by_default(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["SnapStart"]
+    assert parameter["AllowedValues"] == ["false", "true"]
+    assert parameter["Default"] == "false"
+    assert template["Conditions"]["SnapStartEnabled"] == {
+        "Fn::Equals": [{"Ref": "SnapStart"}, "true"]
+    }
+
+
+def test_snap_start_applies_to_the_versions_published_behind_the_alias(
+    function: dict[str, Any],
+) -> None:
+    # SAM takes no Fn::If in AutoPublishAlias: versions are published either way, and only
+    # SnapStart follows the parameter.
+    assert function["AutoPublishAlias"] == "live"
+    assert function["SnapStart"] == {
+        "ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}
+    }
+
+
+def test_the_url_is_on_the_alias_only_with_snap_start(url: dict[str, Any]) -> None:
+    assert url["TargetFunctionArn"] == TARGET
+    assert "Qualifier" not in url  # the alias's ARN is qualified already
 
 
 def test_timeout_is_tight_and_the_same_everywhere(
@@ -256,6 +299,7 @@ def test_tracing_follows_the_parameter(template: dict[str, Any], function: dict[
     [
         ("FunctionUrl", {"Fn::GetAtt": ["ChatFunctionUrl", "FunctionUrl"]}),
         ("FunctionName", {"Ref": "ChatFunction"}),
+        ("FunctionAlias", {"Ref": "ChatFunction.Alias"}),
         ("SecretArn", {"Ref": "ProviderKeysSecret"}),
         ("LayerArn", {"Ref": "LLMRelayLayer"}),
     ],
