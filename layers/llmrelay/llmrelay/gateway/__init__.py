@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from llmrelay.config import Settings
 from llmrelay.gateway.access import protect
+from llmrelay.gateway.anthropic_route import ANTHROPIC_DIALECT, anthropic_error_response
 from llmrelay.gateway.chat_route import NATIVE_DIALECT
 from llmrelay.gateway.dialect import AskT, Dialect
 from llmrelay.gateway.dialect_route import DialectRoute, StreamFn
@@ -71,10 +72,12 @@ def build_app(
             chat("/v1/responses", RESPONSES_DIALECT),
             Route("GET", "/v1/models", models),
             Route("GET", "/v1/models/*", ModelById(models)),
+            chat("/v1/messages", ANTHROPIC_DIALECT),
             chat("/api/chat", VERCEL_DIALECT),
             Route("GET", "/", Page()),
         ],
-        shapes={"/v1/": openai_error_response},
+        # Errors the router answers itself in the shape of the API their path belongs to.
+        shapes={"/v1/": openai_error_response, "/v1/messages/": anthropic_error_response},
     )
     # Client API keys and CORS, as LLMRELAY_AUTH and LLMRELAY_CORS_ORIGINS say.
     return protect(router, settings=settings, secrets=secrets, shape=router.error)

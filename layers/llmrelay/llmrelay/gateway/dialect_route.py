@@ -87,5 +87,8 @@ class DialectRoute(Generic[AskT]):
         answer = await gather(started)
         if isinstance(answer.outcome, Failure):
             return self._dialect.error(answer.outcome.error)
-        body = encode(started.meta, answer.text, answer.outcome, answer.blocks)
+        try:
+            body = encode(started.meta, answer.text, answer.outcome, answer.blocks)
+        except LLMRelayError as error:  # an answer the dialect cannot write (bad tool JSON)
+            return self._dialect.error(error)
         return HttpResponse(200, dict(JSON_HEADERS), body)
