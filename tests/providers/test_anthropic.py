@@ -599,23 +599,3 @@ async def test_importing_llmrelay_does_not_import_the_sdk() -> None:
     )
     out, _ = await asyncio.wait_for(process.communicate(), 30)
     assert out.decode().strip() == "False"
-
-
-@pytest.mark.parametrize(
-    ("fields", "param"),
-    [
-        pytest.param({"seed": 1}, "seed", id="seed"),
-        pytest.param({"tools": [{"name": "f"}]}, "tools", id="tools"),
-        pytest.param({"response_format": {"type": "json_object"}}, "response_format", id="json"),
-        pytest.param({"reasoning_effort": "high"}, "reasoning_effort", id="reasoning"),
-    ],
-)
-async def test_what_the_adapter_does_not_map_yet_is_refused_not_dropped(
-    fake: FakeAnthropic, settings: Settings, fields: dict[str, Any], param: str
-) -> None:
-    from llmrelay.errors import UnsupportedParameter
-
-    with pytest.raises(UnsupportedParameter) as caught:
-        await collect(settings, chat(**fields))
-    assert caught.value.param == param
-    assert fake.requests == []

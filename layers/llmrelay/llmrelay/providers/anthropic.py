@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
 from llmrelay.events import StreamEvent
 from llmrelay.providers.anthropic_events import events_from_stream, finish_reason
+from llmrelay.providers.anthropic_params import AnthropicArguments, anthropic_arguments
 from llmrelay.providers.base import ProviderCall
 from llmrelay.providers.clients import ClientCache
 from llmrelay.providers.errormap import (
@@ -30,7 +31,6 @@ from llmrelay.providers.tls import tls_context
 if TYPE_CHECKING:
     from anthropic import APIStatusError, AsyncAnthropic
     from anthropic.lib.streaming import AsyncMessageStreamManager
-    from anthropic.types import MessageParam
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "finish_reason"]
 
@@ -80,42 +80,23 @@ class AnthropicProvider:
         )
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        # Built first: what Anthropic would refuse is refused before any upstream call.
+        arguments = anthropic_arguments(call, self._default_max_tokens)
         try:
-            async with self._open(call) as stream:
-                async for event in events_from_stream(stream, call.provider):
+            async with self._open(call, arguments) as stream:
+                events = events_from_stream(stream, call.provider, arguments.json_tool)
+                async for event in events:
                     yield event
         except _upstream_failures() as exc:
             raise _error_from(exc, call) from exc
 
-    def _open(self, call: ProviderCall) -> AsyncMessageStreamManager[None]:
-        import anthropic
-
-        return self.client_for(call).messages.stream(
-            model=call.model,
-            messages=_messages(call),
-            max_tokens=call.max_tokens or self._default_max_tokens,
-            system=call.system if call.system else anthropic.omit,
-            metadata={"user_id": call.user} if call.user else anthropic.omit,
-            stop_sequences=list(call.stop) if call.stop else anthropic.omit,
-            extra_body=_sampling(call),
+    def _open(
+        self, call: ProviderCall, arguments: AnthropicArguments
+    ) -> AsyncMessageStreamManager[None]:
+        stream: AsyncMessageStreamManager[None] = self.client_for(call).messages.stream(
+            **arguments.kwargs
         )
-
-
-def _sampling(call: ProviderCall) -> dict[str, float] | None:
-    # This SDK release has no temperature or top_p argument; the Messages API reads both.
-    sampling = {"temperature": call.temperature, "top_p": call.top_p}
-    return {name: value for name, value in sampling.items() if value is not None} or None
-
-
-def _messages(call: ProviderCall) -> list[MessageParam]:
-    # Only user and assistant turns are here: build_call merged every system one into `system`.
-    params: list[MessageParam] = []
-    for message in call.messages:
-        if message.role == "assistant":
-            params.append({"role": "assistant", "content": message.text})
-        else:
-            params.append({"role": "user", "content": message.text})
-    return params
+        return stream
 
 
 def _upstream_failures() -> tuple[type[Exception], ...]:

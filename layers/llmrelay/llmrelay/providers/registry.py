@@ -79,22 +79,8 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "anthropic",
             "ANTHROPIC_API_KEY",
             "https://api.anthropic.com",
-            # Until the adapter maps them (tool_use blocks, thinking, images, documents),
-            # these are refused rather than dropped.
-            unsupported=frozenset(
-                {
-                    "seed",
-                    "tools",
-                    "tool_choice",
-                    "parallel_tool_calls",
-                    "response_format",
-                    "reasoning_effort",
-                    "images",
-                    "image_urls",
-                    "files",
-                    "tool_history",
-                }
-            ),
+            # The Messages API has no seed.
+            unsupported=frozenset({"seed"}),
         ),
         ProviderSpec(
             "huggingface",
