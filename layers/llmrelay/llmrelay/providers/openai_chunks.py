@@ -47,6 +47,8 @@ def finish_reason_of(raw: str | None) -> FinishReason:
 
 
 def _field(obj: object, name: str) -> object:
+    if isinstance(obj, dict):  # huggingface_hub keeps fields it does not know as plain dicts
+        return obj.get(name)
     value = getattr(obj, name, None)
     if value is None:
         extra = getattr(obj, "model_extra", None)
