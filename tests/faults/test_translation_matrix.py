@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import anthropic
 import httpx2
 import openai
 import pytest
@@ -361,6 +362,63 @@ async def read_ui_stream(app: App, model: str) -> Seen:
     return Seen(text, reasoning, signature, tuple(tools), _only(found, USAGE_FIELDS), reason)
 
 
+# -- Anthropic Messages, through the official SDK --------------------------------------
+
+
+def _anthropic_sdk(app: App) -> anthropic.AsyncAnthropic:
+    http_client = httpx2.AsyncClient(transport=sdk_transport(app))
+    return anthropic.AsyncAnthropic(
+        base_url="http://gateway.test",
+        api_key=CANARY_CLIENT_KEY,
+        http_client=http_client,
+        max_retries=0,
+    )
+
+
+def _from_message(message: Any) -> Seen:
+    text, reasoning, signature = "", "", None
+    tools = []
+    for block in message.content:
+        if block.type == "text":
+            text += block.text
+        elif block.type == "thinking":
+            reasoning += block.thinking
+            signature = block.signature or None
+        elif block.type == "tool_use":
+            tools.append((block.id, block.name, block.input))
+    usage = message.usage
+    read, write = usage.cache_read_input_tokens or 0, usage.cache_creation_input_tokens or 0
+    details = getattr(usage, "output_tokens_details", None)
+    thinking = (getattr(details, "thinking_tokens", 0) or 0) if details is not None else 0
+    found = {
+        "input_tokens": usage.input_tokens + read + write,  # Anthropic's input leaves them out
+        "output_tokens": usage.output_tokens,
+        "cache_read": read,
+        "cache_write": write,
+        "reasoning_tokens": thinking,
+    }
+    finish = {"tool_use": "tool_calls", "end_turn": "stop"}.get(message.stop_reason)
+    return Seen(text, reasoning, signature, tuple(tools), _only(found, USAGE_FIELDS), finish)
+
+
+async def read_messages_stream(app: App, model: str) -> Seen:
+    client = _anthropic_sdk(app)
+    ask = client.messages.stream(model=model, max_tokens=512, messages=ASK)
+    async with client, ask as stream:
+        events = [event async for event in stream]
+        message = await stream.get_final_message()
+    seen = _from_message(message)
+    deltas = [event.text for event in events if event.type == "text"]
+    assert "".join(deltas) == seen.text  # the text events and the final message agree
+    return seen
+
+
+async def read_messages_batch(app: App, model: str) -> Seen:
+    async with _anthropic_sdk(app) as client:
+        message = await client.messages.create(model=model, max_tokens=512, messages=ASK)
+    return _from_message(message)
+
+
 READERS = (
     Reader("native-stream", read_native_stream),
     Reader("native-batch", read_native_batch),
@@ -368,6 +426,8 @@ READERS = (
     Reader("chat-batch", read_chat_batch, CHAT_CARRIES),
     Reader("responses-stream", read_responses_stream, RESPONSES_CARRIES),
     Reader("responses-batch", read_responses_batch, RESPONSES_CARRIES),
+    Reader("messages-stream", read_messages_stream),
+    Reader("messages-batch", read_messages_batch),
     Reader("ui-stream", read_ui_stream),
 )
 
