@@ -257,6 +257,61 @@ def _read_vercel(response: HttpResponse, raw: bytes) -> Observed:
     )
 
 
+# -- OpenAI Responses --------------------------------------------------------------------
+
+_RESPONSES_TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
+
+
+def _read_responses_stream(response: HttpResponse, raw: bytes) -> Observed:
+    """Named events whose ``type`` matches the name, ``sequence_number`` 0, 1, ...; created
+    and in_progress first; exactly one terminal event, last; no ``[DONE]``."""
+    if response.status != 200:
+        return _openai_error(response, raw)
+    _sse_body(response, raw)
+    events = read_sse(raw)
+    documents = [json.loads(event.data) for event in events]
+    assert [event.event for event in events] == [d["type"] for d in documents], events
+    assert [d["sequence_number"] for d in documents] == list(range(len(documents)))
+    kinds = [d["type"] for d in documents]
+    assert kinds[:2] == ["response.created", "response.in_progress"], kinds
+    assert len(_RESPONSES_TERMINAL.intersection(kinds)) == 1, kinds
+    assert sum(kind in _RESPONSES_TERMINAL for kind in kinds) == 1, kinds
+    assert kinds[-1] in _RESPONSES_TERMINAL, f"the stream does not end with its outcome: {kinds}"
+    text = "".join(d["delta"] for d in documents if d["type"] == "response.output_text.delta")
+    final = documents[-1]["response"]
+    models = (documents[0]["response"]["model"], final["model"])
+    if kinds[-1] != "response.failed":
+        assert final["error"] is None, final
+        return Observed(200, text, models=models)
+    assert set(final["error"]) == {"code", "message", "param"}, final["error"]
+    assert final["error"]["message"], final["error"]
+    return Observed(
+        200,
+        text,
+        code=final["error"]["code"],
+        in_band=True,
+        models=models,
+        output_tokens=final["usage"]["output_tokens"],
+    )
+
+
+def _read_responses_batch(response: HttpResponse, raw: bytes) -> Observed:
+    if response.status != 200:
+        return _openai_error(response, raw)
+    assert _content_type(response) == "application/json"
+    document = json.loads(raw)
+    assert document["object"] == "response", document
+    assert document["status"] == "completed", document
+    text = "".join(
+        part["text"]
+        for item in document["output"]
+        if item["type"] == "message"
+        for part in item["content"]
+        if part["type"] == "output_text"
+    )
+    return Observed(200, text, models=(document["model"],))
+
+
 # -- bodies ----------------------------------------------------------------------------
 
 
@@ -283,6 +338,14 @@ def _use_chat(model: str) -> dict[str, Any]:
     return {"id": "chat-1", "messages": [message], "trigger": "submit-message", "model": model}
 
 
+def _responses(model: str) -> dict[str, Any]:
+    return {"model": model, "input": PROMPT, "stream": True}
+
+
+def _responses_batch(model: str) -> dict[str, Any]:
+    return {"model": model, "input": PROMPT}
+
+
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("native", "/chat", True, _native, _read_native_stream),
     Dialect("batch", "/chat", False, _native_batch, _read_native_batch),
@@ -290,4 +353,6 @@ DIALECTS: tuple[Dialect, ...] = (
     # An OpenAI request without "stream" is answered whole.
     Dialect("openai_batch", "/v1/chat/completions", False, _native, _read_openai_batch),
     Dialect("vercel", "/api/chat", True, _use_chat, _read_vercel),
+    Dialect("responses", "/v1/responses", True, _responses, _read_responses_stream),
+    Dialect("responses_batch", "/v1/responses", False, _responses_batch, _read_responses_batch),
 )
