@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds a request waits for a worker before 429",
     )
+    dev.add_argument(
+        "--snap-start",
+        action="store_true",
+        help="cold starts as with SnapStart: restore a worker initialised ahead of time",
+    )
     invoke = commands.add_parser("invoke", help="run one event and print the stream")
     invoke.add_argument(
         "event", type=Path, help="a function URL event, e.g. events/chat-stream.json"
@@ -106,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as function:
             if args.command == "invoke":
                 return run_invoke(function, event)
-            options = DevOptions(args.port, args.concurrency, args.queue_timeout)
+            options = DevOptions(
+                args.port, args.concurrency, args.queue_timeout, snap_start=args.snap_start
+            )
             return run_dev(function, options)
     except (OSError, ValueError) as exc:
         print(f"llmrelay {args.command}: {exc}", file=sys.stderr)

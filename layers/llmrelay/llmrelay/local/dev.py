@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from llmrelay.httpd import serve
 from llmrelay.local.front import FunctionUrl
@@ -27,6 +29,8 @@ class DevOptions:
     port: int = 3000
     concurrency: int = 8
     queue_timeout_s: float = 10.0
+    # Cold starts restore a worker initialised ahead of time (SnapStart's, see WorkerPool).
+    snap_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ def banner(function: LocalFunction, options: DevOptions, port: int) -> str:
             f"llmrelay dev: function URL on http://{_HOST}:{port}",
             f"  function  {config.logical_id} ({config.handler} in {config.task_root})",
             f"  workers   up to {options.concurrency}, started on demand; "
-            f"timeout {function.timeout_s:g} s; memory {config.memory_mb} MB",
+            f"timeout {function.timeout_s:g} s; memory {config.memory_mb} MB"
+            + ("; SnapStart: cold starts restore a snapshot" if options.snap_start else ""),
             f"  secret    {function.secret or 'none (set --secrets-file keys.json)'}",
             f"  echo      {function.spec.environment.get('LLMRELAY_ECHO_DELAY_MS') or '0'} ms "
             "between words (set LLMRELAY_ECHO_DELAY_MS=100 to watch a stream arrive)",
@@ -57,7 +62,10 @@ def banner(function: LocalFunction, options: DevOptions, port: int) -> str:
 async def running_gateway(function: LocalFunction, options: DevOptions) -> AsyncIterator[Gateway]:
     """The front listening on loopback (``port`` 0 picks one); on exit it stops accepting
     and every worker is terminated."""
-    pool = WorkerPool(function.spec, options.concurrency, options.queue_timeout_s)
+    spec = dataclasses.replace(function.spec, snap_start=options.snap_start)
+    pool = WorkerPool(spec, options.concurrency, options.queue_timeout_s)
+    spare = asyncio.ensure_future(pool.prepare())  # the first snapshot, in the background
+    spare.add_done_callback(_report_snapshot)
     front = FunctionUrl(pool, options.port)
     server = await serve(front, _HOST, options.port)
     front.port = int(server.sockets[0].getsockname()[1])
@@ -66,6 +74,11 @@ async def running_gateway(function: LocalFunction, options: DevOptions) -> Async
     finally:
         server.close()
         await pool.close()
+
+
+def _report_snapshot(spare: asyncio.Future[Any]) -> None:
+    if not spare.cancelled() and spare.exception() is not None:
+        _log.warning("llmrelay dev: the SnapStart init failed: %s", spare.exception())
 
 
 async def _serve(function: LocalFunction, options: DevOptions) -> int:

@@ -1,7 +1,13 @@
 """Workers on demand, like Lambda's concurrency: one invocation per worker at a time,
 warm workers reused (most recently used first), a cold start when none is free and the
 limit allows, otherwise a bounded wait and then :class:`PoolBusy` (the front's 429).
-A worker that failed, crashed or timed out is stopped, never reused."""
+A worker that failed, crashed or timed out is stopped, never reused.
+
+With SnapStart (:attr:`WorkerSpec.snap_start`) the pool keeps one worker initialised ahead of
+time and waiting to be restored, as Lambda keeps a version's snapshot: a cold start restores
+it (its after-restore hooks, then the invocation) and a new one is initialised in the
+background for the next. The spare is a snapshot, not an environment: it does not count
+against the concurrency."""
 
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ class WorkerPool:
         self._started = 0
         self._closed = False
         self._changed = asyncio.Condition()
+        self._spare: asyncio.Task[Worker] | None = None
 
     @property
     def size(self) -> int:
@@ -60,12 +67,40 @@ class WorkerPool:
         finally:
             await self._release(lease.worker)
 
+    async def prepare(self) -> Worker | None:
+        """With SnapStart, the spare worker once it is snapshotted (started if need be);
+        ``InitFailed`` when its init failed. ``None`` without SnapStart."""
+        if not self.spec.snap_start:
+            return None
+        return await asyncio.shield(self._next_spare())
+
+    def _next_spare(self) -> asyncio.Task[Worker]:
+        if self._spare is None:
+            self._started += 1
+            worker = Worker(self.spec, self._started)
+            self._live.add(worker)
+            self._spare = asyncio.create_task(self._snapshot(worker))
+        return self._spare
+
+    async def _snapshot(self, worker: Worker) -> Worker:
+        try:
+            await worker.start()
+        except BaseException:
+            if self._spare is asyncio.current_task():
+                self._spare = None  # the next cold start tries anew
+            await asyncio.shield(self._stop_later(worker))
+            raise
+        return worker
+
     async def close(self) -> None:
         """Stop every worker, busy and starting ones included, and wait until they are."""
         async with self._changed:
             self._closed = True
             self._idle.clear()
             self._changed.notify_all()
+        if self._spare is not None:
+            self._spare.cancel()
+            await asyncio.gather(self._spare, return_exceptions=True)
         for worker in list(self._live):
             self._stop_later(worker)
         while self._stopping:
@@ -83,12 +118,9 @@ class WorkerPool:
                     return Lease(worker, cold=False)
                 if self.size < self.concurrency:
                     self._starting += 1
-                    self._started += 1
-                    worker = Worker(self.spec, self._started)
-                    self._live.add(worker)
                     break
                 await self._wait(deadline)
-        await self._cold_start(worker)
+        worker = await self._cold_start()
         return Lease(worker, cold=True)
 
     async def _wait(self, deadline: float) -> None:
@@ -119,23 +151,38 @@ class WorkerPool:
         await worker.stop()
         self._live.discard(worker)
 
-    async def _cold_start(self, worker: Worker) -> None:
+    async def _cold_start(self) -> Worker:
+        """A new worker (counted in ``_starting`` already): started, or with SnapStart the
+        spare restored, a new spare on its way."""
+        worker: Worker | None = None
         try:
-            await worker.start()
+            if self.spec.snap_start:
+                worker = await asyncio.shield(self._next_spare())
+                self._spare = None
+                if not self._closed:
+                    self._next_spare()  # the snapshot for the next cold start
+                await worker.restore()
+            else:
+                self._started += 1
+                worker = Worker(self.spec, self._started)
+                self._live.add(worker)
+                await worker.start()
         except BaseException:
             await self._settle_start(worker, started=False)
-            await asyncio.shield(self._stop_later(worker))
+            if worker is not None:
+                await asyncio.shield(self._stop_later(worker))
             raise
         await self._settle_start(worker, started=True)
+        return worker
 
-    async def _settle_start(self, worker: Worker, *, started: bool) -> None:
+    async def _settle_start(self, worker: Worker | None, *, started: bool) -> None:
         async with self._changed:
             self._starting -= 1
             closed = self._closed
-            if started and not closed:
+            if started and not closed and worker is not None:
                 self._busy.add(worker)
             self._changed.notify_all()
-        if started and closed:
+        if started and closed and worker is not None:
             self._stop_later(worker)
             raise PoolClosed
 

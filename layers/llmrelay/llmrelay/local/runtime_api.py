@@ -6,6 +6,12 @@ It validates like Lambda: a response for an unknown or already answered request 
 ``InvalidFunctionResponseMode``; ``/next`` with an invocation still unanswered and
 ``/init/error`` after init are 403 ``InvalidStateTransition``; a buffered response over
 6 MB is a 413 ``RequestEntityTooLarge``. Accepted calls answer 202.
+
+With ``snap_start=True`` it is an environment initialised for a SnapStart snapshot: the
+runtime's ``GET /restore/next`` (after init and its before-snapshot hooks) marks the snapshot
+as taken and is answered only when :meth:`RuntimeApi.restore` is called, as Lambda answers it
+in each environment it restores; ``POST /restore/error`` (a failed after-restore hook) fails
+the environment. Without it, both are 403 ``InvalidStateTransition``.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ _PREFIX = "/2018-06-01/runtime/"
 _BUFFERED_LIMIT = 6 * 1024 * 1024
 _STREAMED_LIMIT = 200 * 1024 * 1024
 _MODE = "lambda-runtime-function-response-mode"
-State = Literal["init", "idle", "invoking", "failed"]
+State = Literal["init", "snapshot", "restored", "idle", "invoking", "failed"]
 _Route = Callable[[Request, ResponseWriter], Awaitable[None]]
 
 
@@ -58,13 +64,16 @@ class RuntimeApi:
     """One sandbox's Runtime API: :meth:`submit` an invocation, the runtime fetches it
     with ``/next`` and answers on ``/response`` or ``/error``."""
 
-    def __init__(self, function_arn: str) -> None:
+    def __init__(self, function_arn: str, *, snap_start: bool = False) -> None:
         self.function_arn = function_arn
+        self.snap_start = snap_start
         self.state: State = "init"
         self._pending: asyncio.Queue[Invocation] = asyncio.Queue()
         self._current: Invocation | None = None
         self._answered = False
         self._settled: asyncio.Future[FunctionError | None] | None = None
+        self._snapshotted: asyncio.Future[FunctionError | None] | None = None
+        self._restore = asyncio.Event()  # set by restore(): /restore/next answers
         self._idle = asyncio.Event()  # the runtime polls /next with nothing owed, or is gone
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[object]] = set()
@@ -76,6 +85,7 @@ class RuntimeApi:
 
     async def start(self) -> str:
         self._settled = asyncio.get_running_loop().create_future()
+        self._snapshotted = asyncio.get_running_loop().create_future()
         self._server = await serve(self._handle)
         return self.address
 
@@ -102,6 +112,21 @@ class RuntimeApi:
         if error is not None:
             raise InitFailed(error)
 
+    async def wait_snapshot(self, timeout_s: float) -> None:
+        """Wait for ``/restore/next`` (init and the before-snapshot hooks done: the snapshot
+        is taken); :class:`InitFailed` otherwise."""
+        assert self._snapshotted is not None, "runtime API not started"
+        try:
+            error = await asyncio.wait_for(asyncio.shield(self._snapshotted), timeout_s)
+        except TimeoutError:
+            error = FunctionError("Runtime.InitTimeout", f"init took over {timeout_s:g} s")
+        if error is not None:
+            raise InitFailed(error)
+
+    def restore(self) -> None:
+        """Resume the environment from its snapshot: ``/restore/next`` answers."""
+        self._restore.set()
+
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until the runtime asks for its next event, its last invocation's work
         done (Lambda's sandbox runs until then: post-response logs and metrics included),
@@ -127,8 +152,9 @@ class RuntimeApi:
                 await invocation.push(InvocationFailed(error))
 
     def _settle(self, error: FunctionError | None) -> None:
-        if self._settled is not None and not self._settled.done():
-            self._settled.set_result(error)
+        for future in (self._snapshotted, self._settled):
+            if future is not None and not future.done():
+                future.set_result(error)
 
     async def _handle(self, request: Request, response: ResponseWriter) -> None:
         task = asyncio.current_task()
@@ -153,6 +179,10 @@ class RuntimeApi:
             return "GET", self._next
         if parts == ["init", "error"]:
             return "POST", self._init_error
+        if parts == ["restore", "next"]:
+            return "GET", self._restore_next
+        if parts == ["restore", "error"]:
+            return "POST", self._restore_error
         if len(parts) == 3 and parts[0] == "invocation" and parts[1]:
             if parts[2] == "response":
                 return "POST", partial(self._response, parts[1])
@@ -176,7 +206,11 @@ class RuntimeApi:
             message = f"State transition from {self.state} to Ready failed"
             await _reject(response, 403, "InvalidStateTransition", message)
             return
-        if self.state == "init":
+        if self.state == "snapshot" or (self.state == "init" and self.snap_start):
+            message = f"State transition from {self.state} to Ready failed"
+            await _reject(response, 403, "InvalidStateTransition", message)
+            return
+        if self.state in ("init", "restored"):
             self.state = "idle"
             self._settle(None)
         self._current = None
@@ -272,6 +306,29 @@ class RuntimeApi:
         body = await request.read_body(_BUFFERED_LIMIT)
         kind = request.headers.get("lambda-runtime-function-error-type", "")
         await invocation.push(InvocationFailed(FunctionError.from_payload(body, kind)))
+        await response.send(202, _json({"status": "OK"}), [("Content-Type", "application/json")])
+
+    async def _restore_next(self, request: Request, response: ResponseWriter) -> None:
+        if not self.snap_start or self.state != "init":
+            message = f"State transition from {self.state} to Restoring failed"
+            await _reject(response, 403, "InvalidStateTransition", message)
+            return
+        self.state = "snapshot"
+        if self._snapshotted is not None and not self._snapshotted.done():
+            self._snapshotted.set_result(None)
+        await self._restore.wait()
+        self.state = "restored"
+        await response.send(200, b"", [("Content-Type", "application/json")])
+
+    async def _restore_error(self, request: Request, response: ResponseWriter) -> None:
+        if self.state != "restored":
+            message = f"State transition from {self.state} to RestoreError failed"
+            await _reject(response, 403, "InvalidStateTransition", message)
+            return
+        body = await request.read_body(_BUFFERED_LIMIT)
+        kind = request.headers.get("lambda-runtime-function-error-type", "")
+        self.state = "failed"
+        self._settle(FunctionError.from_payload(body, kind))
         await response.send(202, _json({"status": "OK"}), [("Content-Type", "application/json")])
 
     async def _init_error(self, request: Request, response: ResponseWriter) -> None:

@@ -5,6 +5,12 @@ It is started as Lambda starts it, ``llmrelay-stream <python> /var/runtime/boots
 in its own process group (so Ctrl-C reaches the emulator, which then stops it and any
 child it made), with the function's environment and ``AWS_LAMBDA_RUNTIME_API`` pointing
 at its emulator. Its output is forwarded line by line, prefixed with its pid.
+
+With SnapStart (:attr:`WorkerSpec.snap_start`) a worker is initialised as Lambda initialises a
+version being published (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``): :meth:`Worker.start`
+returns once the runtime waits in ``/restore/next`` (its before-snapshot hooks done, the
+"snapshot" taken), and :meth:`Worker.restore` resumes it, like an environment restored from
+that snapshot, which then has 10 s to run its after-restore hooks and ask for work.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ __all__ = ["LOCAL_DEFAULTS", "WRAPPER_NAME", "Worker", "WorkerSpec", "function_e
 WRAPPER_NAME = "llmrelay-stream"
 _BOOTSTRAP = "/var/runtime/bootstrap.py"  # what Lambda passes; the wrapper execs the loop
 _STOP_GRACE_S = 2.0
+_RESTORE_LIMIT_S = 10.0  # Lambda's limit on the after-restore hooks
 _ACCOUNT = "123456789012"
 _log = logging.getLogger("llmrelay.local")
 
@@ -44,6 +51,7 @@ class WorkerSpec:
     function_arn: str
     timeout_s: float
     init_timeout_s: float = 10.0
+    snap_start: bool = False
 
     @classmethod
     def for_function(
@@ -100,8 +108,9 @@ class Worker:
     def __init__(self, spec: WorkerSpec, index: int) -> None:
         self.spec = spec
         self.index = index
-        self.api = RuntimeApi(spec.function_arn)
+        self.api = RuntimeApi(spec.function_arn, snap_start=spec.snap_start)
         self.init_ms = 0.0
+        self.restore_ms = 0.0
         self.invocations = 0
         self._process: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -119,10 +128,14 @@ class Worker:
         return alive and self.api.state != "failed" and not timed_out
 
     async def start(self) -> None:
-        """Spawn the process and wait for its first ``/next`` (``InitFailed`` if not)."""
+        """Spawn the process and wait for its first ``/next``, or with SnapStart for its
+        ``/restore/next`` (``InitFailed`` if not)."""
         began = time.monotonic()
         address = await self.api.start()
         env = {**self.spec.environment, "AWS_LAMBDA_RUNTIME_API": address}
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = (
+            "snap-start" if self.spec.snap_start else "on-demand"
+        )
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"local/[$LATEST]worker-{self.index}"
         try:
             self._process = await asyncio.create_subprocess_exec(
@@ -140,8 +153,19 @@ class Worker:
             raise InitFailed(error) from exc
         watch, forward = self._watch(self._process), self._forward(self._process)
         self._tasks = [asyncio.create_task(watch), asyncio.create_task(forward)]
-        await self.api.wait_ready(self.spec.init_timeout_s)
+        if self.spec.snap_start:
+            await self.api.wait_snapshot(self.spec.init_timeout_s)
+        else:
+            await self.api.wait_ready(self.spec.init_timeout_s)
         self.init_ms = (time.monotonic() - began) * 1000
+
+    async def restore(self) -> None:
+        """Resume a snapshotted worker and wait for its first ``/next`` (``InitFailed`` when
+        an after-restore hook fails or it takes over 10 s)."""
+        began = time.monotonic()
+        self.api.restore()
+        await self.api.wait_ready(_RESTORE_LIMIT_S)
+        self.restore_ms = (time.monotonic() - began) * 1000
 
     def invoke(self, event: bytes, request_id: str | None = None) -> Invocation:
         """Hand ``event`` to the runtime; read the answer from the returned invocation."""
