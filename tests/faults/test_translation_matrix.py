@@ -447,3 +447,140 @@ async def test_what_the_upstream_sent_is_what_the_client_reads(
     want = replace(want, usage={k: v for k, v in want.usage.items() if v})
     assert seen == want
     assert len(upstream.fake.requests) == 1  # one upstream call: nothing retried or repeated
+
+
+# -- the second turn: what a client sends back reaches the upstream unchanged ---------
+
+
+def _native_turn(seen: Seen, model: str) -> tuple[str, object]:
+    content: list[object] = [
+        {"type": "reasoning", "text": seen.reasoning, "signature": seen.signature},
+        {"type": "text", "text": seen.text},
+    ]
+    content += [
+        {"type": "tool_call", "id": ident, "name": name, "arguments": json.dumps(args)}
+        for ident, name, args in seen.tools
+    ]
+    results = [
+        {"role": "tool", "tool_call_id": ident, "content": "ok"} for ident, _, _ in seen.tools
+    ]
+    messages = [*ASK, {"role": "assistant", "content": content}, *results]
+    return "/chat", {"model": model, "messages": messages, "stream": False}
+
+
+def _responses_turn(seen: Seen, model: str) -> tuple[str, object]:
+    summary = [{"type": "summary_text", "text": seen.reasoning}]
+    items: list[object] = [
+        *ASK,
+        {
+            "type": "reasoning",
+            "id": "rs_1",
+            "summary": summary,
+            "encrypted_content": seen.signature,
+        },
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": seen.text, "annotations": []}],
+        },
+    ]
+    for ident, name, args in seen.tools:
+        items.append(
+            {"type": "function_call", "call_id": ident, "name": name, "arguments": json.dumps(args)}
+        )
+    items += [
+        {"type": "function_call_output", "call_id": ident, "output": "ok"}
+        for ident, _, _ in seen.tools
+    ]
+    return "/v1/responses", {"model": model, "input": items}
+
+
+def _messages_turn(seen: Seen, model: str) -> tuple[str, object]:
+    content: list[object] = [
+        {"type": "thinking", "thinking": seen.reasoning, "signature": seen.signature},
+        {"type": "text", "text": seen.text},
+    ]
+    content += [
+        {"type": "tool_use", "id": ident, "name": name, "input": args}
+        for ident, name, args in seen.tools
+    ]
+    results = [
+        {"type": "tool_result", "tool_use_id": ident, "content": "ok"} for ident, _, _ in seen.tools
+    ]
+    messages = [
+        *ASK,
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": results},
+    ]
+    return "/v1/messages", {"model": model, "max_tokens": 512, "messages": messages}
+
+
+def _ui_turn(seen: Seen, model: str) -> tuple[str, object]:
+    metadata = {"llmrelay": {"signature": seen.signature}}
+    parts: list[object] = [
+        {"type": "step-start"},
+        {
+            "type": "reasoning",
+            "text": seen.reasoning,
+            "state": "done",
+            "providerMetadata": metadata,
+        },
+        {"type": "text", "text": seen.text, "state": "done"},
+    ]
+    parts += [
+        {
+            "type": f"tool-{name}",
+            "toolCallId": ident,
+            "state": "output-available",
+            "input": args,
+            "output": "ok",
+        }
+        for ident, name, args in seen.tools
+    ]
+    user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": ASK[0]["content"]}]}
+    assistant = {"id": "m2", "role": "assistant", "parts": parts}
+    return "/api/chat", {"id": "chat-matrix", "model": model, "messages": [user, assistant]}
+
+
+TURNS: Mapping[str, Callable[[Seen, str], tuple[str, object]]] = {
+    "native-batch": _native_turn,
+    "responses-batch": _responses_turn,
+    "messages-batch": _messages_turn,
+    "ui-stream": _ui_turn,
+}
+
+
+@pytest.mark.parametrize("name", TURNS)
+async def test_a_signed_reasoning_block_and_tool_calls_go_back_byte_exact(
+    upstreams: Upstreams, name: str
+) -> None:
+    """Anthropic refuses a thinking signature it did not issue (so does its fake): the second
+    turn only passes when every dialect hands the signature back unchanged."""
+    upstream = upstreams["anthropic"]
+    [reader] = [reader for reader in READERS if reader.name == name]
+    app = fault_app(settings_for(upstreams, RELAXED))
+    upstream.fake.queue(REPLY, Reply(pieces=("Done.",)))
+    seen = await reader.read(app, upstream.model)
+    assert seen.signature == SIGNATURE
+    path, body = TURNS[name](seen, upstream.model)
+    response, raw = await call(app, "POST", path, body, CLIENT_HEADERS)
+    assert response.status == 200, raw
+    assert b"Done." in raw
+    sent = upstream.fake.requests[-1].body["messages"]
+    assistant = next(m for m in sent if m["role"] == "assistant")
+    thinking = [block for block in assistant["content"] if block["type"] == "thinking"]
+    assert thinking == [
+        {"type": "thinking", "thinking": "".join(REPLY.reasoning), "signature": SIGNATURE}
+    ]
+    uses = [
+        (b["id"], b["name"], b["input"]) for b in assistant["content"] if b["type"] == "tool_use"
+    ]
+    assert uses == [(c.id, c.name, json.loads(c.arguments)) for c in CALLS]
+    results = [
+        block["tool_use_id"]
+        for message in sent
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block["type"] == "tool_result"
+    ]
+    assert results == [c.id for c in CALLS]
