@@ -13,6 +13,7 @@ SHAPES = [
     pytest.param("hf_AbCdEfGhIjKlMnOpQrStUv", id="huggingface"),
     pytest.param("gsk_AbCdEfGhIjKlMnOpQrStUv", id="groq"),
     pytest.param("AIzaSyAbCdEfGhIjKlMnOpQrStUvWx", id="gemini"),
+    pytest.param("ASIAIOSFODNN7EXAMPLE", id="aws-access-key-id"),
 ]
 
 

@@ -82,14 +82,17 @@ def test_every_preset_resolves_to_itself(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
 def test_every_preset_is_fully_described(name: str) -> None:
     spec = PROVIDERS[name]
-    assert spec.kind in {"openai", "anthropic", "huggingface", "echo"}
+    assert spec.kind in {"openai", "anthropic", "huggingface", "bedrock", "echo"}
     if spec.key_required:
         assert spec.key_name is not None
     if spec.default_base_url is not None:
         assert spec.default_base_url.startswith("https://")
+    elif spec.needs_base_url:
+        # compat's address is one only the operator knows.
+        assert name == "compat"
     else:
-        # echo has no network; compat's address is one only the operator knows.
-        assert name in {"echo", "compat"}
+        # echo has no network; Bedrock's endpoint is boto3's, for the region.
+        assert name in {"echo", "bedrock"}
 
 
 def test_the_keys_named_in_the_design_belong_to_their_providers() -> None:
@@ -100,6 +103,7 @@ def test_the_keys_named_in_the_design_belong_to_their_providers() -> None:
     assert keys["groq"] == "GROQ_API_KEY"
     assert keys["gemini"] == "GEMINI_API_KEY"
     assert keys["echo"] is None
+    assert keys["bedrock"] is None  # the function's own IAM role signs its calls
 
 
 def test_a_loaded_provider_is_kept_for_warm_calls() -> None:

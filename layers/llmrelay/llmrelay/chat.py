@@ -127,7 +127,7 @@ def _call_for(
     if key is None and spec.key_required:
         raise MissingKey(f"no {spec.key_name} in the secret for provider {spec.name!r}")
     base_url = settings.base_url(spec.name) or spec.default_base_url
-    if base_url is None and spec.kind != "echo":
+    if base_url is None and spec.needs_base_url:
         raise MissingKey(f"provider {spec.name!r} needs LLMRELAY_{spec.name.upper()}_BASE_URL")
     return ProviderCall(
         provider=spec.name,
@@ -197,7 +197,7 @@ async def stream_chat(
             started = True
             yield event
     except AuthenticationFailed:
-        if started:
+        if started or where.spec.key_name is None:  # no key to fetch again
             raise
         retry = await _with_fresh_key(request, where, system, secrets, settings)
         if retry is None or retry.api_key == call.api_key:

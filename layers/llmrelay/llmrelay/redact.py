@@ -16,6 +16,7 @@ _KEY_SHAPES = re.compile(
     r"|hf_[A-Za-z0-9]{8,}"
     r"|gsk_[A-Za-z0-9]{8,}"
     r"|AIza[A-Za-z0-9_\-]{20,}"
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"  # AWS access key ids (ASIA: a role's)
     r"|(?i:bearer)\s+[A-Za-z0-9._\-]{8,})"
 )
 _MASK = "[redacted]"

@@ -7,7 +7,9 @@ in this order, without repeats:
 1. the default model (``LLMRELAY_DEFAULT_MODEL``, else ``echo/echo``);
 2. each model named in ``LLMRELAY_MODELS`` (comma-separated ``provider/model``) whose
    provider is configured;
-3. ``<provider>/*`` for every other configured provider: any of its models may be named;
+3. ``<provider>/*`` for every other configured provider: any of its models may be named
+   (not ``bedrock/*``: the function's role may reach no model at all, so Bedrock models are
+   listed only when named);
 4. ``echo/echo``, which needs nothing.
 
 A provider is configured when the secret holds its key (or it needs none) and it has a
@@ -48,7 +50,7 @@ class ModelNotFound(LLMRelayError):
 def configured(spec: ProviderSpec, secrets: SecretStore, settings: Settings) -> bool:
     """Whether a chat with this provider can start (the checks of
     :func:`llmrelay.chat.build_call`); raises when the secret cannot be read."""
-    if spec.kind != "echo" and not (settings.base_url(spec.name) or spec.default_base_url):
+    if spec.needs_base_url and not (settings.base_url(spec.name) or spec.default_base_url):
         return False
     if spec.key_name is None or not spec.key_required:
         return True
@@ -76,7 +78,11 @@ def model_ids(secrets: SecretStore, settings: Settings) -> list[str]:
     chosen = [m for m in settings.listed_models if (spec := _provider_of(m)) and spec.name in ready]
     covered = {model.partition("/")[0] for model in chosen} | {"echo"}
     ids = [settings.default_model, *chosen]
-    ids += [f"{name}/*" for name in PROVIDERS if name in ready and name not in covered]
+    ids += [
+        f"{name}/*"
+        for name, spec in PROVIDERS.items()
+        if spec.listed and name in ready and name not in covered
+    ]
     return list(dict.fromkeys([*ids, _ECHO]))
 
 

@@ -23,7 +23,7 @@ __all__ = [
     "resolve",
 ]
 
-ProviderKind = Literal["openai", "anthropic", "huggingface", "echo"]
+ProviderKind = Literal["openai", "anthropic", "huggingface", "bedrock", "echo"]
 Feature = Literal[
     "tools",
     "tool_choice",
@@ -59,7 +59,10 @@ _NONE: frozenset[Feature] = frozenset()
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
     """``unsupported``: what the provider's API cannot take; a request that asks for it is
-    refused before any upstream call (:class:`~llmrelay.errors.UnsupportedParameter`)."""
+    refused before any upstream call (:class:`~llmrelay.errors.UnsupportedParameter`).
+    ``needs_base_url``: a chat cannot start without one (echo and Bedrock find their way
+    without). ``listed``: ``GET /v1/models`` offers ``<name>/*`` when configured (Bedrock
+    only lists the models ``LLMRELAY_MODELS`` names: the role may reach none)."""
 
     name: str
     kind: ProviderKind
@@ -67,12 +70,14 @@ class ProviderSpec:
     default_base_url: str | None = None
     key_required: bool = True
     unsupported: frozenset[Feature] = _NONE
+    needs_base_url: bool = True
+    listed: bool = True
 
 
 PROVIDERS: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("echo", "echo", None, key_required=False),
+        ProviderSpec("echo", "echo", None, key_required=False, needs_base_url=False),
         ProviderSpec("openai", "openai", "OPENAI_API_KEY", "https://api.openai.com/v1"),
         ProviderSpec(
             "anthropic",
@@ -88,6 +93,18 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "HF_TOKEN",
             "https://router.huggingface.co/v1",
             unsupported=frozenset({"files"}),
+        ),
+        # The function's own AWS credentials sign the call: nothing in the secret. The
+        # endpoint is boto3's (AWS_REGION, or LLMRELAY_BEDROCK_REGION; boto3's own
+        # AWS_ENDPOINT_URL_BEDROCK_RUNTIME, or LLMRELAY_BEDROCK_BASE_URL, override it).
+        ProviderSpec(
+            "bedrock",
+            "bedrock",
+            None,
+            key_required=False,
+            needs_base_url=False,
+            listed=False,
+            unsupported=frozenset({"seed", "parallel_tool_calls", "image_urls"}),
         ),
         ProviderSpec("groq", "openai", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
         ProviderSpec(
@@ -111,6 +128,7 @@ _MODULES: dict[ProviderKind, str] = {
     "openai": "llmrelay.providers.openai:OpenAIProvider",
     "anthropic": "llmrelay.providers.anthropic:AnthropicProvider",
     "huggingface": "llmrelay.providers.huggingface:HuggingFaceProvider",
+    "bedrock": "llmrelay.providers.bedrock:BedrockProvider",
 }
 _loaded: dict[ProviderKind, Provider] = {}
 

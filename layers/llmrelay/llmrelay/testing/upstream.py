@@ -72,11 +72,12 @@ class Reply:
     tool_calls: tuple[FakeToolCall, ...] = ()
     cached_tokens: int = 0
     reasoning_tokens: int = 0
-    # For upstreams that sign reasoning (Anthropic): the reasoning's signature (empty: one the
-    # fake derives from the text), redacted reasoning blocks (their opaque data, after the
-    # reasoning), and input tokens written to the prompt cache. ``input_tokens`` counts every
-    # input token, cached or not, as :class:`llmrelay.events.Usage` does; a fake whose API
-    # counts otherwise (Anthropic) converts.
+    # For upstreams that sign reasoning (Anthropic, Bedrock): the reasoning's signature
+    # (empty: one the fake derives from the text), redacted reasoning blocks (their opaque
+    # data, after the reasoning), and input tokens written to the prompt cache.
+    # ``input_tokens`` counts every input token, cached or not, as
+    # :class:`llmrelay.events.Usage` does; a fake whose API counts otherwise (Anthropic,
+    # Bedrock) converts.
     signature: str = ""
     redacted: tuple[str, ...] = ()
     cache_write_tokens: int = 0
@@ -122,12 +123,16 @@ class FakeUpstream(ServerThread):
         if fault is not None and fault.kind == "slow_first_byte":
             await asyncio.sleep(fault.delay_s)
         if fault is not None and fault.kind == "status":
-            headers = [("Content-Type", "application/json")]
-            if fault.retry_after is not None:
-                headers.append(("Retry-After", fault.retry_after))
-            await response.send(fault.status, self.error_body(fault).encode(), headers)
+            await response.send(*self.error_response(fault))
             return
         await self.answer(request, body, reply, response)
+
+    def error_response(self, fault: Fault) -> tuple[int, bytes, list[tuple[str, str]]]:
+        """The status, body and headers of a status fault's answer."""
+        headers = [("Content-Type", "application/json")]
+        if fault.retry_after is not None:
+            headers.append(("Retry-After", fault.retry_after))
+        return fault.status, self.error_body(fault).encode(), headers
 
     async def write_event(self, response: ResponseWriter, data: bytes, reply: Reply) -> None:
         """Write one SSE event, split across two network writes when the reply asks."""
