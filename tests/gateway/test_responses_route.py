@@ -305,12 +305,15 @@ async def test_the_sdk_raises_bad_request_for_an_unknown_model_naming_model() ->
 
 
 async def test_a_provider_refusal_names_the_field_in_the_responses_terms() -> None:
+    pdf = {
+        "type": "input_file",
+        "file_data": "data:application/pdf;base64,JVBERi0=",
+        "filename": "a.pdf",
+    }
+    message: Any = {"role": "user", "content": [{"type": "input_text", "text": "Read"}, pdf]}
     async with sdk(build_app()) as client:
         with pytest.raises(openai.BadRequestError) as caught:
-            await client.responses.create(
-                model="anthropic/claude-x",
-                input="hi",
-                text={"format": {"type": "json_object"}},
-            )
+            await client.responses.create(model="huggingface/some/model", input=[message])
     assert caught.value.code == "unsupported_parameter"
-    assert caught.value.param == "text.format"
+    assert caught.value.param == "input"  # the neutral request's "messages"
+    assert "huggingface" in caught.value.message
