@@ -158,6 +158,13 @@ class _Mapper:
 
     def read(self, event: object) -> list[StreamEvent]:
         which = getattr(event, "type", None)
+        if which == "content_block_delta" and self.started:  # the hot path: one more delta
+            delta = getattr(event, "delta", None)
+            text_block = self.kinds.get(getattr(event, "index", -1)) == "text"
+            if text_block and getattr(delta, "type", None) == "text_delta":
+                return self.writer.text(getattr(delta, "text", ""))
+        elif which == "text":  # the SDK's copy of the text_delta just read
+            return []
         if which == "message_start":
             self.started = True
             self.totals.update(getattr(getattr(event, "message", None), "usage", None))
