@@ -40,7 +40,7 @@ def test_each_provider_with_a_key_is_listed_in_registry_order() -> None:
 
 
 def test_named_models_replace_their_providers_wildcard_when_the_provider_is_ready() -> None:
-    listed = "openai/gpt-4o-mini, anthropic/claude-sonnet-4-5,openai/gpt-4o,bogus"
+    listed = "openai/gpt-4o-mini, anthropic/claude-sonnet-4-6,openai/gpt-4o,bogus"
     assert ids({"OPENAI_API_KEY": "o"}, LLMRELAY_MODELS=listed) == [
         "echo/echo",
         "openai/gpt-4o-mini",
@@ -109,7 +109,7 @@ def client_of(app: Any) -> AsyncOpenAI:
 def test_a_model_is_found_when_listed_or_when_its_provider_is() -> None:
     listed = ["openai/gpt-4o-mini", "anthropic/*", "echo/echo"]
     assert find_model("openai/gpt-4o-mini", listed) == "openai/gpt-4o-mini"
-    assert find_model("anthropic/claude-sonnet-4-5", listed) == "anthropic/claude-sonnet-4-5"
+    assert find_model("anthropic/claude-sonnet-4-6", listed) == "anthropic/claude-sonnet-4-6"
     assert find_model("openai/gpt-5", listed) is None
     assert find_model("anthropic", listed) is None
     assert find_model("nope/x", listed) is None
@@ -119,9 +119,9 @@ async def test_the_sdk_retrieves_one_model_whose_id_holds_a_slash() -> None:
     app = build_app(secrets=StaticSecrets({"ANTHROPIC_API_KEY": "a"}))
     async with client_of(app) as client:
         echo = await client.models.retrieve("echo/echo")
-        claude = await client.models.retrieve("anthropic/claude-sonnet-4-5")
+        claude = await client.models.retrieve("anthropic/claude-sonnet-4-6")
     assert (echo.id, echo.owned_by, echo.object) == ("echo/echo", "echo", "model")
-    assert (claude.id, claude.owned_by) == ("anthropic/claude-sonnet-4-5", "anthropic")
+    assert (claude.id, claude.owned_by) == ("anthropic/claude-sonnet-4-6", "anthropic")
     status, body = await call_json(app, "GET", "/v1/models/echo%2Fecho")
     assert (status, body) == (
         200,

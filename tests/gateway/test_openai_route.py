@@ -111,7 +111,7 @@ async def test_a_parameter_the_provider_cannot_honour_is_its_param() -> None:
     async with sdk(build_app()) as client:
         with pytest.raises(openai.BadRequestError) as caught:
             await client.chat.completions.create(
-                model="anthropic/claude-sonnet-4-5", messages=HELLO, seed=1
+                model="anthropic/claude-sonnet-4-6", messages=HELLO, seed=1
             )
     assert caught.value.code == "unsupported_parameter"
     assert caught.value.param == "seed"

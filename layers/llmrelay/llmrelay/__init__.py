@@ -13,11 +13,13 @@ Importing this package is cheap: no SDK is imported until its provider is first 
 from llmrelay.chat import stream_chat
 from llmrelay.errors import LLMRelayError
 from llmrelay.events import Failure, Finish, Routed, StreamEvent, TextDelta, Usage
+from llmrelay.extract import ExtractionFailed, extract
 from llmrelay.models import ChatRequest, Message
 from llmrelay.resilience import stream_resilient
 
 __all__ = [
     "ChatRequest",
+    "ExtractionFailed",
     "Failure",
     "Finish",
     "LLMRelayError",
@@ -26,6 +28,7 @@ __all__ = [
     "StreamEvent",
     "TextDelta",
     "Usage",
+    "extract",
     "stream_chat",
     "stream_resilient",
 ]
