@@ -13,28 +13,41 @@ SAM_STAMP := $(SAM_VENV)/.installed-stamp
 # aws-sam-cli pins boto3, click and pydantic below the project's pins: it gets its own venv.
 SAM_CLI_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
+# The SAM CLI and the pip runs of `sam build` get no project PYTHONPATH: pip would take the
+# project's sources for an installed llmrelay and report conflicts with its pins.
+NO_PROJECT_PATH := env -u PYTHONPATH
 
 .PHONY: venv dev test lint validate build deploy bench clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml layers/llmrelay/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	touch $@
+# scripts/setup_venv.py holds a lock while it works, so two targets started at once (make test
+# in one terminal, make dev in another) never build the same venv together; it prints each step.
+SETUP_VENV = $(PYTHON) scripts/setup_venv.py --python $(PYTHON)
+VENV_INPUTS := pyproject.toml layers/llmrelay/requirements.txt
+
+$(STAMP): $(VENV_INPUTS)
+	@$(SETUP_VENV) --venv $(VENV) --stamp $@ $(addprefix --input ,$^) -- -e '.[dev,bench]'
 
 ## make dev: the gateway on http://127.0.0.1:$(PORT) (function URL + Runtime API emulator)
 # The echo provider pauses between words so that the stream is visible; set 0 for full speed.
 dev: venv
 	LLMRELAY_ECHO_DELAY_MS=$${LLMRELAY_ECHO_DELAY_MS:-80} $(PY) -m llmrelay.local dev --port $(PORT)
 
-## make test: the whole suite, with the package's coverage
+## make test: the whole suite in parallel workers, then the package's coverage (fails under 90%)
+# make test AREA=protocols: only tests/protocols/ (AREA="gateway local", AREA=test_sse.py), no gate
+# make test PYTEST_ARGS='-k deadline -x': extra pytest arguments; TEST_WORKERS=0: one process
+TEST_WORKERS ?= 4
+AREA ?=
+XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal)
 test: venv
+ifeq ($(strip $(AREA)),)
 	rm -f .coverage .coverage.*
-	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
-	$(PY) -m coverage combine --quiet
+	$(PY) -m pytest $(XDIST) --cov --cov-report= $(PYTEST_ARGS)
 	$(PY) -m coverage report
+else
+	$(PY) -m pytest $(XDIST) $(addprefix tests/,$(AREA)) $(PYTEST_ARGS)
+endif
 
 lint: venv
 	$(PY) -m ruff check .
@@ -42,26 +55,23 @@ lint: venv
 	$(PY) -m mypy
 
 $(SAM_STAMP):
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
-	touch $@
+	@$(SETUP_VENV) --venv $(SAM_VENV) --stamp $@ -- aws-sam-cli==$(SAM_CLI_VERSION)
 
 ## make validate: cfn-lint (informational checks too), then SAM's own validation; offline
 validate: venv $(SAM_STAMP)
 	$(VENV)/bin/cfn-lint --include-checks I -- template.yaml
-	$(SAM) validate --lint
+	$(NO_PROJECT_PATH) $(SAM) validate --lint
 
 ## make build: the layer (arm64 wheels via pip --platform, no Docker) and the function
 build: venv $(SAM_STAMP)
-	$(SAM) build
+	$(NO_PROJECT_PATH) $(SAM) build
 
 deploy: build
-	$(SAM) deploy
+	$(NO_PROJECT_PATH) $(SAM) deploy
 
 ## make bench: SDK direct vs llmrelay (emulator + runtime + function) vs FastAPI, side by side
 bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(VENV).lock $(SAM_VENV).lock .aws-sam .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

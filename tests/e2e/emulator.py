@@ -1,14 +1,15 @@
 """The ``make dev`` emulator as the end-to-end tests' server: ``python -m llmrelay.local dev``
-in a process group of its own (the front and its worker processes), on a free loopback port,
-with the environment a fixture asks for; killed as a group at the end."""
+in a process group of its own (the front and its worker processes), on the loopback port it
+picks itself (``--port 0``: parallel test workers can never race for one), with the
+environment a fixture asks for; killed as a group at the end."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,10 +45,7 @@ class Emulator:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+_BANNER = re.compile(rb"function URL on (http://127\.0\.0\.1:\d+)")
 
 
 def _environment(overrides: Mapping[str, str]) -> dict[str, str]:
@@ -94,28 +92,41 @@ def _tied_to_this_process() -> Callable[[], None] | None:
     return tie
 
 
-def _start(log: Path, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    command = [sys.executable, "-m", "llmrelay.local", "dev", "--port", str(port)]
+def _start(log: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "llmrelay.local", "dev", "--port", "0"]
     with log.open("ab") as sink:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command, cwd=ROOT, env=dict(env), stdout=sink, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_tied_to_this_process(),
         )  # fmt: skip
-    return process, f"http://127.0.0.1:{port}"
+
+
+def _announced(log: Path, offset: int) -> str | None:
+    """The URL this start's banner names (the log may hold earlier starts' lines)."""
+    with log.open("rb") as text:
+        text.seek(offset)
+        found = _BANNER.search(text.read())
+    return found.group(1).decode() if found else None
 
 
 @contextlib.contextmanager
 def running_emulator(log: Path, overrides: Mapping[str, str]) -> Iterator[Emulator]:
-    """The emulator, up and healthy. A port taken between probe and bind means one retry."""
+    """The emulator, up and healthy (a failed start is tried again, twice)."""
     env = _environment(overrides)
+    url = "(none)"
     for _attempt in range(3):
-        process, url = _start(log, env)
+        offset = log.stat().st_size if log.exists() else 0
+        process = _start(log, env)
         deadline = time.monotonic() + _START_TIMEOUT_S
-        while process.poll() is None and time.monotonic() < deadline and not _healthy(url):
+        announced = None
+        while process.poll() is None and time.monotonic() < deadline:
+            announced = announced or _announced(log, offset)
+            if announced and _healthy(announced):
+                break
             time.sleep(0.1)
-        if process.poll() is None and _healthy(url):
+        if process.poll() is None and announced and _healthy(announced):
+            url = announced
             break
         _stop(process)
     else:

@@ -53,3 +53,28 @@ def test_hash_key_generate_prints_a_key_and_its_digest(capsys: pytest.CaptureFix
 def test_an_empty_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["hash-key"]) == 2
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    listed = capsys.readouterr().out
+    for command in ("dev", "invoke", "hash-key"):
+        assert f"\n    {command} " in listed, listed
+
+
+@pytest.mark.parametrize("command", ["dev", "invoke", "hash-key"])
+def test_each_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: llmrelay {command} ")
+
+
+def test_the_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"llmrelay {version('llmrelay')}"

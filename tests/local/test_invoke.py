@@ -76,7 +76,10 @@ def test_work_after_the_response_is_waited_for_up_to_the_timeout(
     out, err = capfd.readouterr()
     assert out == "answered\n"
     assert "still at work after the response" in err
-    assert "still at work 1.00 s after its response: stopped" in err
+    # The wait is what the 1 s timeout leaves after the response (a loaded machine: a bit less).
+    waited = re.search(r"still at work (\d+\.\d\d) s after its response: stopped", err)
+    assert waited is not None, err
+    assert 0.5 <= float(waited.group(1)) <= 1.0
     duration = re.search(r"Duration: (\d+) ms", err)
     assert duration is not None
     assert 950 <= int(duration.group(1)) < 1900  # the 1 s timeout bounds it, not the 2 s

@@ -113,13 +113,14 @@ def test_main_exits_non_zero_when_the_runtime_api_is_gone(
     module_name: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
     write_module(module_name, GOOD_MODULE)
     environ(f"{module_name}.handler")
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", f"127.0.0.1:{port}")
-    assert main() == 1
+    # Bound and never listening: connections are refused, and no parallel test can take it.
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))
+        port = refusing.getsockname()[1]
+        monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", f"127.0.0.1:{port}")
+        assert main() == 1
     assert json.loads(capsys.readouterr().err)["message"] == "runtime stopped"
 
 

@@ -7,6 +7,10 @@
 adds retries, fallback chains and stream timeouts, and announces the answering model
 (``Routed``) before the answer's first item.
 
+Provider keys come from the Secrets Manager secret (``LLMRELAY_SECRET_ID``), else from
+each SDK's own environment variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ``HF_TOKEN``,
+...); in code, pass them as ``stream_chat(request, secrets=StaticSecrets({...}))``.
+
 Importing this package is cheap: no SDK is imported until its provider is first used.
 """
 
@@ -16,6 +20,7 @@ from llmrelay.events import Failure, Finish, Routed, StreamEvent, TextDelta, Usa
 from llmrelay.extract import ExtractionFailed, extract
 from llmrelay.models import ChatRequest, Message
 from llmrelay.resilience import stream_resilient
+from llmrelay.secrets import StaticSecrets
 
 __all__ = [
     "ChatRequest",
@@ -25,6 +30,7 @@ __all__ = [
     "LLMRelayError",
     "Message",
     "Routed",
+    "StaticSecrets",
     "StreamEvent",
     "TextDelta",
     "Usage",

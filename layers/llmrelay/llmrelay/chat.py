@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from llmrelay.config import Settings, get_settings
 from llmrelay.errors import AuthenticationFailed, InvalidRequest, MissingKey, UnsupportedParameter
 from llmrelay.events import StreamEvent
+from llmrelay.keys import provider_key
 from llmrelay.models import ChatRequest
 from llmrelay.parts import FilePart, ImagePart, ToolCallPart
 from llmrelay.providers.base import ProviderCall
@@ -111,7 +112,8 @@ def _checked(request: ChatRequest, spec: ProviderSpec, settings: Settings) -> st
 def build_call(
     request: ChatRequest, where: Route, secrets: SecretStore, settings: Settings
 ) -> ProviderCall:
-    """The provider call for ``request``: system prompt merged, key and base URL looked up."""
+    """The provider call for ``request``: system prompt merged, key (:mod:`llmrelay.keys`)
+    and base URL looked up."""
     return _call_for(request, where, _checked(request, where.spec, settings), secrets, settings)
 
 
@@ -123,9 +125,11 @@ def _call_for(
     settings: Settings,
 ) -> ProviderCall:
     spec = where.spec
-    key = secrets.get(spec.key_name) if spec.key_name else None
+    key = provider_key(spec.key_name, secrets, settings) if spec.key_name else None
     if key is None and spec.key_required:
-        raise MissingKey(f"no {spec.key_name} in the secret for provider {spec.name!r}")
+        raise MissingKey(
+            f"no {spec.key_name} for provider {spec.name!r}, in the secret or the environment"
+        )
     base_url = settings.base_url(spec.name) or spec.default_base_url
     if base_url is None and spec.needs_base_url:
         raise MissingKey(f"provider {spec.name!r} needs LLMRELAY_{spec.name.upper()}_BASE_URL")

@@ -1,10 +1,12 @@
-"""``python -m llmrelay.keytool``: make client API keys and the digests the secret keeps.
+"""``llmrelay hash-key``: make client API keys and the digests the secret keeps.
 
 The key is read from standard input (or typed at a hidden prompt), never from the command
 line, where shell history and ``ps`` would keep it::
 
-    python -m llmrelay.keytool --generate          # a new key and its digest
-    printf %s "$KEY" | python -m llmrelay.keytool  # the digest of an existing key
+    llmrelay hash-key --generate          # a new key and its digest
+    printf %s "$KEY" | llmrelay hash-key  # the digest of an existing key
+
+(``python -m llmrelay.keytool`` is the same command.)
 
 Store the digests, never the keys, in the secret's ``CLIENT_API_KEY_HASHES``.
 """
@@ -20,9 +22,13 @@ from typing import TextIO
 
 from llmrelay.gateway.auth import hash_key
 
-__all__ = ["generate_key", "main"]
+__all__ = ["DESCRIPTION", "configure", "generate_key", "main", "run"]
 
 _PREFIX = "llmr-"  # recognisable to secret scanners and to people
+DESCRIPTION = (
+    "Print the SHA-256 digest to store in CLIENT_API_KEY_HASHES, of a new key (--generate)"
+    " or of one read from standard input."
+)
 
 
 def generate_key() -> str:
@@ -36,15 +42,14 @@ def _read_key(stdin: TextIO) -> str:
     return stdin.read().strip()
 
 
-def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m llmrelay.keytool",
-        description="Print the SHA-256 digest to store in CLIENT_API_KEY_HASHES.",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The command's options, on its own parser or on ``llmrelay``'s subcommand."""
     parser.add_argument(
         "--generate", action="store_true", help="make a new key; print it, then its digest"
     )
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, stdin: TextIO | None = None) -> int:
     if args.generate:
         key = generate_key()
         print(f"key     {key}")
@@ -56,6 +61,12 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
         return 2
     print(hash_key(key))
     return 0
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llmrelay hash-key", description=DESCRIPTION)
+    configure(parser)
+    return run(parser.parse_args(argv), stdin)
 
 
 if __name__ == "__main__":

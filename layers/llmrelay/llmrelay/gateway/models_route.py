@@ -12,9 +12,10 @@ in this order, without repeats:
    listed only when named);
 4. ``echo/echo``, which needs nothing.
 
-A provider is configured when the secret holds its key (or it needs none) and it has a
-base URL. The secret is read the way a chat reads it (cached across warm invocations);
-when it cannot be read, only what needs no key is listed.
+A provider is configured when the secret or the environment holds its key
+(:mod:`llmrelay.keys`; or it needs none) and it has a base URL. The secret is read the way
+a chat reads it (cached across warm invocations); when it cannot be read, only what needs
+no key is listed.
 
 One model is found when it is listed, or when its provider is listed as ``<provider>/*``
 (any of its models may be named); else 404 ``model_not_found``, in OpenAI's error shape
@@ -31,6 +32,7 @@ from llmrelay.errors import LLMRelayError
 from llmrelay.gateway.logs import log_record
 from llmrelay.gateway.responses import json_response
 from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
+from llmrelay.keys import provider_key
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec, resolve
 from llmrelay.secrets import SecretStore, StaticSecrets, load_secret, secret_store_for
 
@@ -54,7 +56,7 @@ def configured(spec: ProviderSpec, secrets: SecretStore, settings: Settings) -> 
         return False
     if spec.key_name is None or not spec.key_required:
         return True
-    return secrets.get(spec.key_name) is not None
+    return provider_key(spec.key_name, secrets, settings) is not None
 
 
 def _ready(secrets: SecretStore, settings: Settings) -> set[str]:

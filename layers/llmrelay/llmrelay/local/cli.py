@@ -1,5 +1,5 @@
-"""``llmrelay dev`` and ``llmrelay invoke`` (the ``llmrelay`` console script, and
-``python -m llmrelay.local``)."""
+"""The ``llmrelay`` command (also ``python -m llmrelay.local``): ``dev``, ``invoke`` and
+``hash-key``; ``llmrelay --help`` lists them, ``llmrelay <command> --help`` explains one."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from llmrelay import keytool
 from llmrelay.local.dev import DevOptions, run_dev
 from llmrelay.local.function import find_template, local_function
 from llmrelay.local.invoke import read_event, run_invoke
@@ -41,9 +42,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmrelay", description="Run llmrelay locally.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    dev = commands.add_parser("dev", help="serve the function URL on loopback")
+    parser = argparse.ArgumentParser(
+        prog="llmrelay",
+        description="Run the llmrelay function locally as Lambda would, and make client keys.",
+        epilog="llmrelay <command> --help tells more about one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"llmrelay {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    dev = commands.add_parser(
+        "dev",
+        help="serve the function URL on loopback (what make dev runs)",
+        description="A function-URL front and a Runtime API emulator on loopback, running "
+        "the function in worker processes as Lambda would; no Docker, no AWS.",
+    )
     _common(dev)
     dev.add_argument(
         "--port", type=int, default=os.environ.get("PORT") or "3000", help="default $PORT or 3000"
@@ -65,12 +76,32 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="cold starts as with SnapStart: restore a worker initialised ahead of time",
     )
-    invoke = commands.add_parser("invoke", help="run one event and print the stream")
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one event through the function and print the stream as it comes",
+        description="A streaming, Docker-free sam local invoke: status and headers on stderr, "
+        "the body on stdout as it arrives, then the function's logs and a REPORT line.",
+    )
     invoke.add_argument(
         "event", type=Path, help="a function URL event, e.g. events/chat-stream.json"
     )
     _common(invoke)
+    hash_key = commands.add_parser(
+        "hash-key",
+        help="make a client API key, or print the digest of one read from stdin",
+        description=keytool.DESCRIPTION,
+    )
+    keytool.configure(hash_key)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llmrelay")
+    except PackageNotFoundError:  # run from the source tree without an install
+        return "(source)"
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -92,12 +123,9 @@ def _configure_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["hash-key"]:  # the client-key tool, under the same command
-        from llmrelay.keytool import main as hash_key
-
-        return hash_key(argv[1:])
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "hash-key":
+        return keytool.run(args)
     _configure_logging()
     template = args.template or find_template()
     try:
