@@ -105,6 +105,9 @@ def test_a_request_imports_only_the_sdk_of_its_provider(
         "LLMRELAY_SECRET_ID": secret.secret_id,
         "LLMRELAY_COMPAT_BASE_URL": upstreams["LLMRELAY_OPENAI_BASE_URL"],
         "LLMRELAY_RETRY_ATTEMPTS": "0",
+        # A fresh interpreter imports boto3 for the secret: slow on a loaded machine, and
+        # not what this test is about.
+        "LLMRELAY_SECRET_TIMEOUT_MS": "30000",
     }
     report = run_function(model, env)
     assert set(report["served"]) & set(SDKS) == sdks

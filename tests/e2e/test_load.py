@@ -25,7 +25,8 @@ import pytest
 from tests.e2e.emulator import ROOT, Emulator, running_emulator
 from tests.protocols.sse_reader import read_json_events
 
-pytestmark = pytest.mark.e2e
+# 64 cold starts take most of the 10 s init limit on 2 cores: never beside other tests.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 STREAMS = 64
 DELAY_MS = 50
