@@ -13,8 +13,10 @@ from pathlib import Path
 from bench.child import Child
 from bench.client import SdkReader, SseClient
 from bench.cold import MODELS, measure_cold, measure_fastapi_cold
+from bench.cost import CostFigures, measure_cost
 from bench.layer import build_layer
 from bench.report import Results, markdown, to_json
+from bench.restore import RestoreFigures, measure_restore, snapshot_environment
 from bench.scenarios import Run, WarmPlan, measure
 from bench.upstream import KEYS, REGION, SECRET_ID
 
@@ -32,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--paced-requests", type=int, default=10, help="paced: requests (10)")
     parser.add_argument("--cold-rounds", type=int, default=5, help="cold starts per side (5)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds of everything")
+    parser.add_argument("--cost-requests", type=int, default=20, help="CPU rows: requests (20)")
     parser.add_argument("--skip-cold", action="store_true", help="no cold-start rows")
+    parser.add_argument("--skip-restore", action="store_true", help="no SnapStart restore rows")
+    parser.add_argument("--skip-cost", action="store_true", help="no CPU-per-chunk rows")
     parser.add_argument("--skip-layer", action="store_true", help="do not build the layer")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results")
     return parser
@@ -88,9 +93,25 @@ async def _warm(
     return full, paced
 
 
+async def _cost(
+    args: argparse.Namespace, upstream: Child, emulator: Child, fastapi: Child
+) -> CostFigures:
+    progress("CPU per chunk")
+    base = upstream.ready["openai"] + "/v1"
+    with Child("bench.sdk_reader", base, KEYS["OPENAI_API_KEY"]) as sdk:
+        requests = 5 if args.quick else args.cost_requests
+        return await measure_cost(args.tokens, requests, upstream, emulator, fastapi, sdk)
+
+
+async def _restore(env: dict[str, str], rounds: int) -> dict[str, RestoreFigures]:
+    progress("SnapStart restores")
+    with Child("bench.emulator", "--snap-start", env=snapshot_environment(env)) as emulator:
+        return await measure_restore(emulator, rounds)
+
+
 async def _run(args: argparse.Namespace, command: str) -> Results:
     rounds = 1 if args.quick else args.cold_rounds
-    cold = fastapi_cold = None
+    cold = fastapi_cold = cost = restore = None
     with Child("bench.upstream") as upstream:
         env = _environment(upstream.ready)
         with (
@@ -98,11 +119,16 @@ async def _run(args: argparse.Namespace, command: str) -> Results:
             Child("bench.fastapi_relay", env=env) as fastapi,
         ):
             full, paced = await _warm(args, upstream, emulator, fastapi)
+            if not args.skip_cost:
+                cost = await _cost(args, upstream, emulator, fastapi)
+        if not args.skip_cold or not args.skip_restore:
+            # An upstream with a little latency: the worker idles after its first delta,
+            # so its CPU time read at that moment is the start's.
+            upstream.call(reply={"tokens": 20, "delay_ms": 3})
+        if not args.skip_restore:
+            restore = await _restore(env, rounds)
         if not args.skip_cold:
             progress("cold starts")
-            # An upstream with a little latency: the worker idles after its first delta,
-            # so its CPU time read at that moment is the cold start's.
-            upstream.call(reply={"tokens": 20, "delay_ms": 3})
             with Child("bench.emulator", env=env) as emulator:
                 cold = await measure_cold(emulator, int(emulator.ready["port"]), env, rounds)
             fastapi_cold = await measure_fastapi_cold(env, rounds)
@@ -110,7 +136,7 @@ async def _run(args: argparse.Namespace, command: str) -> Results:
     if not args.skip_layer:
         progress("building the layer")
         layer = build_layer()
-    return Results(full, paced, cold, fastapi_cold, layer, command)
+    return Results(full, paced, cold, fastapi_cold, layer, command, cost, restore)
 
 
 def progress(what: str) -> None:

@@ -1,5 +1,5 @@
-"""``python -m bench.emulator [TEMPLATE]``: llmrelay as ``make dev`` runs it, in a process
-of its own.
+"""``python -m bench.emulator [--snap-start] [TEMPLATE]``: llmrelay as ``make dev`` runs it,
+in a process of its own.
 
 The function-URL front, the Runtime API emulator and worker processes running the real exec
 wrapper, runtime loop and ``functions/chat/app.py`` (from ``template.yaml``), configured by
@@ -8,12 +8,18 @@ a time, as the bench sends one request at a time. Commands: ``{"recycle": true}`
 every worker, so the next request meets a cold start; ``{"ttft": "<request id>"}`` returns
 the time to first delta that the function itself logged for that invocation (its log line,
 forwarded from the worker's stdout), to tell the function's share from the emulator's.
+
+With ``--snap-start`` (``llmrelay dev --snap-start``) a cold start restores a worker that was
+initialised ahead of time, before-snapshot hooks included; ``recycle`` then answers once the
+next such worker is ready, with its pid and how long its init took (what publishing a version
+costs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -66,19 +72,29 @@ def _capture_function_logs() -> _FunctionLogs:
 
 
 class _Emulator:
-    def __init__(self, function: LocalFunction) -> None:
+    def __init__(self, function: LocalFunction, snap_start: bool) -> None:
         self.function = function
-        self.pool = WorkerPool(function.spec, concurrency=1)
+        self.spec = dataclasses.replace(function.spec, snap_start=snap_start)
+        self.pool = self._pool()
         self.front = FunctionUrl(self.pool, 0)
         self.server: asyncio.Server | None = None
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
         await self.front(request, response)
 
-    async def recycle(self) -> None:
-        old, self.pool = self.pool, WorkerPool(self.function.spec, concurrency=1)
+    def _pool(self) -> WorkerPool:
+        # No snapshot prepared behind a restore: its init would share the CPU with the
+        # stream being measured (recycle prepares the next one, in between).
+        return WorkerPool(self.spec, concurrency=1, keep_spare=False)
+
+    async def recycle(self) -> dict[str, Any]:
+        old, self.pool = self.pool, self._pool()
         self.front.pool = self.pool
         await old.close()
+        spare = await self.pool.prepare()  # with SnapStart: the snapshot, taken
+        if spare is None:
+            return {"ok": True}
+        return {"ok": True, "pid": spare.pid, "init_ms": spare.init_ms}
 
     async def stop(self) -> None:
         """Stop the workers, then every connection still open (the client's kept-alive)."""
@@ -90,8 +106,8 @@ class _Emulator:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _serve(function: LocalFunction) -> _Emulator:
-    emulator = _Emulator(function)
+async def _serve(function: LocalFunction, snap_start: bool) -> _Emulator:
+    emulator = _Emulator(function, snap_start)
     emulator.server = await serve(emulator.handle, "127.0.0.1", 0)
     emulator.front.port = int(emulator.server.sockets[0].getsockname()[1])
     return emulator
@@ -101,15 +117,18 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    template = Path(sys.argv[1]) if len(sys.argv) > 1 else find_template()
+    args = sys.argv[1:]
+    snap_start = "--snap-start" in args
+    paths = [arg for arg in args if arg != "--snap-start"]
+    template = Path(paths[0]) if paths else find_template()
     with local_function(template) as function:
-        emulator = asyncio.run_coroutine_threadsafe(_serve(function), loop).result(30)
+        serving = _serve(function, snap_start)
+        emulator = asyncio.run_coroutine_threadsafe(serving, loop).result(30)
         logs = _capture_function_logs()
 
         def handle(command: dict[str, Any]) -> Any:
             if command.get("recycle"):
-                asyncio.run_coroutine_threadsafe(emulator.recycle(), loop).result(30)
-                return {"ok": True}
+                return asyncio.run_coroutine_threadsafe(emulator.recycle(), loop).result(60)
             if "ttft" in command:
                 return {"ttft_ms": logs.wait_for(str(command["ttft"]))}
             return {"error": f"unknown command {command!r}"}

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.cold import ColdFigures, Start
+from bench.cost import CostFigures
 from bench.layer import LayerSize
+from bench.restore import RestoreFigures
 from bench.scenarios import Run, StackFigures
 from bench.stats import median
 
@@ -18,6 +20,12 @@ __all__ = ["Results", "markdown", "to_json"]
 TARGET_TTFB_MS = 2.0
 TARGET_CHUNK_US = 50.0
 TARGET_COLD_MS = 150.0
+# Targets of issue 13: restored within this of a warm request; chunks/s against the SDK's;
+# the function's CPU per chunk against FastAPI's.
+TARGET_RESTORE_OVER_WARM_MS = 100.0
+TARGET_CHUNKS_RATIO = 0.8
+TARGET_CPU_RATIO = 0.5
+_TIMES = "\u00d7"  # the multiplication sign
 
 
 @dataclass
@@ -28,6 +36,8 @@ class Results:
     fastapi_cold: list[Start] | None
     layer: LayerSize | str | None
     command: str
+    cost: CostFigures | None = None
+    restore: dict[str, RestoreFigures] | None = None
 
 
 def _num(value: float, digits: int) -> str:
@@ -130,6 +140,43 @@ def _cold_rows(results: Results) -> list[str]:
     return rows
 
 
+def _cost_rows(cost: CostFigures) -> list[str]:
+    cpu = tuple(cost.cpu_ms_per_1000(stack) for stack in ("sdk", "llmrelay", "fastapi"))
+    rss = (cost.rss_mb["sdk"], cost.rss_mb["llmrelay"], cost.rss_mb["fastapi"])
+    return [
+        _HEAD.replace("llmrelay (b)", "llmrelay function (b)"),
+        _row("CPU time per 1,000 chunks", (cpu[0], cpu[1], cpu[2]), "ms", 1),
+        _row("peak RSS", (rss[0], rss[1], rss[2]), "MB", 0),
+        _ours(
+            "↳ the local emulator's CPU per 1,000 chunks (front + Runtime API)",
+            cost.emulator_ms_per_1000(),
+            "ms",
+            1,
+        ),
+    ]
+
+
+def _restore_rows(results: Results) -> list[str]:
+    assert results.restore is not None
+    rows = [
+        "| provider | floor: SDK + boto3, fresh process | llmrelay on demand, fresh worker "
+        "| llmrelay restored | warm, same worker | restored \u2212 warm | CPU after the restore "
+        "| init before the snapshot |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for provider, figures in results.restore.items():
+        r = figures.summary()
+        cold = results.cold.get(provider) if results.cold else None
+        floor = _num(cold.summary()["floor_ms"], 0) if cold else "n/a"
+        ours = _num(cold.summary()["llmrelay_ms"], 0) if cold else "n/a"
+        rows.append(
+            f"| {provider} | {floor} ms | {ours} ms | {r['restored_ms']:,.1f} ms "
+            f"| {r['warm_ms']:,.1f} ms | {_signed(r['over_warm_ms'], 1)} ms "
+            f"| {r['cpu_ms']:,.0f} ms | {r['snapshot_init_ms']:,.0f} ms |"
+        )
+    return rows
+
+
 def _fastapi_cold(starts: list[Start]) -> dict[str, float]:
     return {
         "ms": median([s.ms for s in starts]),
@@ -156,9 +203,54 @@ def _targets(results: Results) -> list[str]:
                 f"- cold start {provider} ≤ {TARGET_COLD_MS:g} ms above its floor: "
                 f"{verdict} ({added:+.0f} ms)"
             )
+    lines += _issue13_targets(results)
     slower = [row for row in _versus_fastapi(results) if not row[1]]
     verdict = "met" if not slower else "MISSED on " + ", ".join(name for name, _ in slower)
     lines.append(f"- llmrelay faster than FastAPI on every row: {verdict}")
+    return lines
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _issue13_targets(results: Results) -> list[str]:
+    lines: list[str] = []
+    full = results.full.stacks
+    sdk, ours, theirs = full["sdk"], full["llmrelay"], full["fastapi"]
+    ours_ttfb = ours.ttfb_ms(50) - sdk.ttfb_ms(50)
+    theirs_ttfb = theirs.ttfb_ms(50) - sdk.ttfb_ms(50)
+    lines.append(
+        f"- added time to first delta p50 ≤ FastAPI's: {_verdict(ours_ttfb <= theirs_ttfb)} "
+        f"({ours_ttfb:+.2f} ms against {theirs_ttfb:+.2f} ms)"
+    )
+    ratio = ours.chunks_per_s() / sdk.chunks_per_s()
+    lines.append(
+        f"- chunks/s ≥ {TARGET_CHUNKS_RATIO:g}{_TIMES} the SDK's: "
+        f"{_verdict(ratio >= TARGET_CHUNKS_RATIO)} ({ratio:.2f}{_TIMES})"
+    )
+    paced = results.paced
+    if paced is not None:
+        p = paced.stacks
+        added = p["llmrelay"].latency_us() - p["sdk"].latency_us()
+        theirs_added = p["fastapi"].latency_us() - p["sdk"].latency_us()
+        lines.append(
+            f"- added paced latency per chunk ≤ FastAPI's: {_verdict(added <= theirs_added)} "
+            f"({added:+.0f} µs against {theirs_added:+.0f} µs)"
+        )
+    if results.cost is not None:
+        cost = results.cost
+        cpu = cost.cpu_ms_per_1000("llmrelay") / cost.cpu_ms_per_1000("fastapi")
+        lines.append(
+            f"- the function's CPU per chunk ≤ {TARGET_CPU_RATIO:g}{_TIMES} FastAPI's: "
+            f"{_verdict(cpu <= TARGET_CPU_RATIO)} ({cpu:.2f}{_TIMES})"
+        )
+    for provider, figures in (results.restore or {}).items():
+        over = figures.summary()["over_warm_ms"]
+        lines.append(
+            f"- restored {provider} within {TARGET_RESTORE_OVER_WARM_MS:g} ms of a warm request: "
+            f"{_verdict(over <= TARGET_RESTORE_OVER_WARM_MS)} ({over:+.1f} ms)"
+        )
     return lines
 
 
@@ -220,6 +312,28 @@ def markdown(results: Results) -> str:
                 f"{fastapi['ms']:,.0f} ms to the first delta, {fastapi['cpu_ms']:,.0f} ms of CPU, "
                 f"{fastapi['rss_mb']:.0f} MB peak RSS.",
             ]
+    if results.cost is not None:
+        cost = results.cost
+        parts += [
+            "",
+            f"**CPU per chunk and memory**: {cost.requests} requests of {cost.tokens} tokens per "
+            "stack at full speed, interleaved; CPU time of every thread of the process doing the "
+            "work (the SDK's own process; llmrelay's worker: runtime, gateway, provider, encoder; "
+            "uvicorn's process), from the scheduler's accounting.",
+            "",
+            *_cost_rows(cost),
+        ]
+    if results.restore is not None:
+        rounds = len(next(iter(results.restore.values())).starts)
+        parts += [
+            "",
+            f"**SnapStart, simulated restore** (median of {rounds}): a worker initialised "
+            "ahead of time (before-snapshot hooks: the SDKs imported and warmed), then restored "
+            "by the request (after-restore hooks, secret read, upstream connected), to its first "
+            "delta; a real restore also pages the snapshot in (`Restore Duration`).",
+            "",
+            *_restore_rows(results),
+        ]
     if isinstance(results.layer, LayerSize):
         layer = results.layer
         parts += [
@@ -260,6 +374,15 @@ def to_json(results: Results) -> dict[str, Any]:
         document["cold"] = {p: f.summary() for p, f in results.cold.items()}
     if results.fastapi_cold is not None:
         document["fastapi_cold"] = _fastapi_cold(results.fastapi_cold)
+    if results.cost is not None:
+        cost = results.cost
+        document["cost"] = {
+            "cpu_ms_per_1000_chunks": {s: cost.cpu_ms_per_1000(s) for s in cost.cpu_ns},
+            "emulator_cpu_ms_per_1000_chunks": cost.emulator_ms_per_1000(),
+            "peak_rss_mb": cost.rss_mb,
+        }
+    if results.restore is not None:
+        document["restore"] = {p: f.summary() for p, f in results.restore.items()}
     if isinstance(results.layer, LayerSize):
         document["layer"] = asdict(results.layer)
     document["targets"] = _targets(results)

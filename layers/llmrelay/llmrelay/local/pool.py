@@ -37,7 +37,14 @@ class Lease:
 
 
 class WorkerPool:
-    def __init__(self, spec: WorkerSpec, concurrency: int, queue_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        concurrency: int,
+        queue_timeout_s: float = 10.0,
+        *,
+        keep_spare: bool = True,
+    ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.spec = spec
@@ -52,6 +59,7 @@ class WorkerPool:
         self._closed = False
         self._changed = asyncio.Condition()
         self._spare: asyncio.Task[Worker] | None = None
+        self.keep_spare = keep_spare  # SnapStart: prepare the next snapshot after each restore
 
     @property
     def size(self) -> int:
@@ -159,7 +167,7 @@ class WorkerPool:
             if self.spec.snap_start:
                 worker = await asyncio.shield(self._next_spare())
                 self._spare = None
-                if not self._closed:
+                if self.keep_spare and not self._closed:
                     self._next_spare()  # the snapshot for the next cold start
                 await worker.restore()
             else:

@@ -36,6 +36,9 @@ WRAPPER_NAME = "llmrelay-stream"
 _BOOTSTRAP = "/var/runtime/bootstrap.py"  # what Lambda passes; the wrapper execs the loop
 _STOP_GRACE_S = 2.0
 _RESTORE_LIMIT_S = 10.0  # Lambda's limit on the after-restore hooks
+# A snapshot's init runs while a version is published, not while a client waits: it may warm
+# several SDKs, which a loaded machine can take longer than an on-demand init's 10 s to do.
+_SNAPSHOT_INIT_S = 60.0
 _ACCOUNT = "123456789012"
 _log = logging.getLogger("llmrelay.local")
 
@@ -154,7 +157,7 @@ class Worker:
         watch, forward = self._watch(self._process), self._forward(self._process)
         self._tasks = [asyncio.create_task(watch), asyncio.create_task(forward)]
         if self.spec.snap_start:
-            await self.api.wait_snapshot(self.spec.init_timeout_s)
+            await self.api.wait_snapshot(max(self.spec.init_timeout_s, _SNAPSHOT_INIT_S))
         else:
             await self.api.wait_ready(self.spec.init_timeout_s)
         self.init_ms = (time.monotonic() - began) * 1000
