@@ -41,6 +41,9 @@ CANARY_SECRETS: Mapping[str, str] = {
     "GROQ_API_KEY": "gsk_CANARYgroq4Rf6Jm1Qa8BzXc",
     "GEMINI_API_KEY": "canary-gemini-1b2c3d4e5f6a7b8c9d0e",
     "COMPAT_API_KEY": "canary-compat-0f9e8d7c6b5a4f3e2d1c",
+    # Bedrock's is no key in the secret but the role's access key id (AWS_ACCESS_KEY_ID),
+    # which every signed request names; an AWS-shaped one, masked by pattern.
+    "AWS_ACCESS_KEY_ID": "ASIACANARYBEDROCK7QX",
 }
 """Provider keys no provider accepts, each unlike any text the gateway writes."""
 

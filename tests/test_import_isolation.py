@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from tests.conftest import SecretFactory
 
-from llmrelay.testing import FakeAnthropic, FakeHuggingFace, FakeOpenAI
+from llmrelay.testing import FakeAnthropic, FakeBedrock, FakeHuggingFace, FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
-SDKS = ("openai", "anthropic", "huggingface_hub")
+# Bedrock's "SDK" is boto3, which the secret's path imports anyway: its adapter module (and
+# the botocore service model only it loads) stands for it.
+SDKS = ("openai", "anthropic", "huggingface_hub", "llmrelay.providers.bedrock")
 KEYS = {
     "OPENAI_API_KEY": "sk-iso-openai",
     "COMPAT_API_KEY": "sk-iso-openai",  # the same fake answers the compat preset
@@ -29,10 +31,16 @@ KEYS = {
 # Runs in the child: the function's module imported as Lambda imports it, one event through
 # its handler, then which of the SDKs (and Powertools, boto3) were imported, and when.
 _CHILD = """
-import json, sys
+import json, sys, threading
 def loaded():
-    return [m for m in ("openai", "anthropic", "huggingface_hub", "boto3", "aws_lambda_powertools")
-            if m in sys.modules]
+    return [m for m in ("openai", "anthropic", "huggingface_hub", "llmrelay.providers.bedrock",
+                        "boto3", "aws_lambda_powertools") if m in sys.modules]
+started = []
+_start = threading.Thread.start
+def start(self):
+    started.append(self.name)
+    _start(self)
+threading.Thread.start = start
 import app
 at_init = loaded()
 model = sys.argv[1]
@@ -46,7 +54,7 @@ if model:
     result = app.handler(event, Context())
     assert result["statusCode"] == 200, result
     assert "event: done" in result["body"], result["body"]
-print(json.dumps({"init": at_init, "served": loaded()}))
+print(json.dumps({"init": at_init, "served": loaded(), "threads": sorted(set(started))}))
 """
 
 
@@ -56,11 +64,13 @@ def upstreams() -> Iterator[dict[str, str]]:
         FakeOpenAI(api_key=KEYS["OPENAI_API_KEY"]) as openai,
         FakeAnthropic() as anthropic,
         FakeHuggingFace(api_key=KEYS["HF_TOKEN"]) as huggingface,
+        FakeBedrock(access_key_id="testing") as bedrock,
     ):
         yield {
             "LLMRELAY_OPENAI_BASE_URL": f"{openai.url}/v1",
             "LLMRELAY_ANTHROPIC_BASE_URL": anthropic.url,
             "LLMRELAY_HUGGINGFACE_BASE_URL": f"{huggingface.url}/v1",
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url,
         }
 
 
@@ -88,6 +98,7 @@ CASES = [
     pytest.param("anthropic/claude-sonnet-4-5", {"anthropic"}, id="anthropic"),
     pytest.param("huggingface/meta-llama/Llama-3.1-8B-Instruct", {"huggingface_hub"},
                  id="huggingface"),
+    pytest.param("bedrock/amazon.nova-lite-v1:0", {"llmrelay.providers.bedrock"}, id="bedrock"),
 ]  # fmt: skip
 
 
@@ -111,6 +122,9 @@ def test_a_request_imports_only_the_sdk_of_its_provider(
     }
     report = run_function(model, env)
     assert set(report["served"]) & set(SDKS) == sdks
+    # Only a Bedrock request starts a Bedrock thread (the secret's fetch has one of its own).
+    bedrock_threads = {name for name in report["threads"] if name == "llmrelay-bedrock"}
+    assert bedrock_threads == ({"llmrelay-bedrock"} if model.startswith("bedrock/") else set())
 
 
 def test_loading_the_function_imports_no_sdk_no_boto3_no_powertools() -> None:
@@ -122,3 +136,4 @@ def test_an_echo_request_without_a_secret_never_imports_boto3() -> None:
     report = run_function("echo/echo", {})
     assert "boto3" not in report["served"]
     assert set(report["served"]) & set(SDKS) == set()
+    assert report["threads"] == []  # no thread at all: no secret fetch, no Bedrock call

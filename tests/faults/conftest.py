@@ -25,7 +25,7 @@ from llmrelay.gateway.auth import HASHES_KEY, hash_key
 from llmrelay.http import App
 from llmrelay.observability import observed
 from llmrelay.secrets import StaticSecrets
-from llmrelay.testing import FakeAnthropic, FakeHuggingFace, FakeOpenAI, FakeUpstream
+from llmrelay.testing import FakeAnthropic, FakeBedrock, FakeHuggingFace, FakeOpenAI, FakeUpstream
 
 from .scenarios import TIMEOUT_MS
 
@@ -57,7 +57,11 @@ Upstreams = Mapping[str, Upstream]
 
 
 def _upstreams(
-    openai: FakeOpenAI, anthropic: FakeAnthropic, hf: FakeHuggingFace, gemini: FakeOpenAI
+    openai: FakeOpenAI,
+    anthropic: FakeAnthropic,
+    hf: FakeHuggingFace,
+    gemini: FakeOpenAI,
+    bedrock: FakeBedrock,
 ) -> dict[str, Upstream]:
     found = [
         Upstream("openai", "openai/gpt-4o-mini", "OPENAI_API_KEY", openai, f"{openai.url}/v1"),
@@ -83,6 +87,16 @@ def _upstreams(
             "GEMINI_API_KEY",
             gemini,
             f"{gemini.url}/v1beta/openai/",
+        ),
+        # No key in the secret: the role's credentials sign the call, and the fake refuses
+        # any other access key id (AWS_ENDPOINT_URL_BEDROCK_RUNTIME would do as well as the
+        # base URL setting).
+        Upstream(
+            "bedrock",
+            "bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "AWS_ACCESS_KEY_ID",
+            bedrock,
+            bedrock.url,
         ),
     ]
     return {upstream.provider: upstream for upstream in found}
@@ -137,18 +151,39 @@ def _fault_upstreams() -> Iterator[dict[str, Upstream]]:
             stack.enter_context(FakeAnthropic()),
             stack.enter_context(FakeHuggingFace()),
             stack.enter_context(FakeOpenAI()),
+            stack.enter_context(FakeBedrock(access_key_id=CANARY_SECRETS["AWS_ACCESS_KEY_ID"])),
         )
+        stack.enter_context(_role_credentials(pytest.MonkeyPatch.context()))
         # An SDK's first import and client (0.5-2 s) inside a 300 ms first-token window
         # would make the first case of a run time out by accident.
         asyncio.run(_warm(found))
         yield found
 
 
+@contextlib.contextmanager
+def _role_credentials(
+    patch: contextlib.AbstractContextManager[pytest.MonkeyPatch],
+) -> Iterator[None]:
+    """The function role's credentials, as Lambda sets them (the canary access key id)."""
+    with patch as monkeypatch:
+        _set_role_credentials(monkeypatch)
+        yield
+
+
+def _set_role_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CANARY_SECRETS["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-role-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "canary-role-session")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @pytest.fixture
 def upstreams(_fault_upstreams: dict[str, Upstream], monkeypatch: pytest.MonkeyPatch) -> Upstreams:
     """The fakes, emptied (no queued reply, no recorded request), with client API keys
-    required (``LLMRELAY_AUTH=api_key``)."""
+    required (``LLMRELAY_AUTH=api_key``) and the role's credentials for Bedrock."""
     for upstream in _fault_upstreams.values():
         upstream.reset()
     monkeypatch.setenv("LLMRELAY_AUTH", "api_key")
+    _set_role_credentials(monkeypatch)
     return _fault_upstreams

@@ -23,6 +23,7 @@ from tests.gateway.app_client import call
 from tests.leakscan import LeakScanner
 
 from llmrelay.testing.anthropic_fake import key_of
+from llmrelay.testing.bedrock_fake import credential_of
 
 from .conftest import CLIENT_HEADERS, Upstream, Upstreams, fault_app, settings_for
 from .dialects import DIALECTS, Dialect, Observed
@@ -32,7 +33,7 @@ from .scenarios import MID, SCENARIOS, SLOW_S, TEXT, TEXT_BEFORE_MID, Expect, Sc
 # connections outlive each case, so every case also shows that the fault before it left
 # nothing behind that breaks the next request.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-PROVIDERS = ("openai", "anthropic", "huggingface", "gemini")
+PROVIDERS = ("openai", "anthropic", "huggingface", "gemini", "bedrock")
 # A hang fails the case instead of the run (the slowest case takes well under a second).
 CASE_TIMEOUT_S = 10.0
 
@@ -86,8 +87,11 @@ def check_requests(case: Case, primary: Upstream, secondary: Upstream) -> None:
     expect = case.scenario.expect
     assert len(primary.fake.requests) == expect.primary_requests, primary.fake.requests
     assert len(secondary.fake.requests) == expect.secondary_requests
-    # The key really went upstream (and, in every fault, came back in the error message).
-    assert key_of(primary.fake.requests[0]) == primary.key
+    # The key really went upstream (and, in every fault, came back in the error message);
+    # Bedrock's request is signed by the role's access key id.
+    first = primary.fake.requests[0]
+    credential = credential_of(first)
+    assert (key_of(first) or (credential and credential[0])) == primary.key
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -88,6 +88,8 @@ PROVIDERS = (
         "huggingface", False, ("input_tokens", "output_tokens", "cache_read", "reasoning_tokens")
     ),
     Provider("gemini", False, ("input_tokens", "output_tokens", "cache_read", "reasoning_tokens")),
+    # Bedrock's Converse reports no reasoning-token count.
+    Provider("bedrock", True, ("input_tokens", "output_tokens", "cache_read", "cache_write")),
 )
 
 

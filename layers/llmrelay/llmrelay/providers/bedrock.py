@@ -104,7 +104,14 @@ def target_for(call: ProviderCall) -> Target:
             "provider 'bedrock' needs a region: AWS_REGION or LLMRELAY_BEDROCK_REGION",
             provider=call.provider,
         )
-    names = ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+    # The access key id, not the secret: credentials that change (tests; never a warm Lambda)
+    # make a new client, which resolves them again.
+    names = (
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+    )
     return Target(
         region=region,
         endpoint_url=call.base_url,
