@@ -121,6 +121,25 @@ def moto_secret(
         yield create
 
 
+DYNAMODB_TABLE = "llmrelay-test"
+
+
+@pytest.fixture
+def dynamodb(_shared_botocore_loader: None) -> Iterator[Any]:
+    """A boto3 DynamoDB client on in-process moto, with :data:`DYNAMODB_TABLE` created as
+    the template creates the durable table."""
+    from moto import mock_aws
+
+    from llmrelay.durable.table import create_table
+
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("dynamodb")
+        create_table(client, DYNAMODB_TABLE)
+        yield client
+
+
 @pytest.fixture(scope="session")
 def _moto_server_url() -> Iterator[str]:
     from moto.server import ThreadedMotoServer

@@ -182,3 +182,48 @@ async def test_errors_take_the_shape_of_the_longest_matching_prefix() -> None:
     assert broken_.body == b"internal error (request r1)"
     elsewhere = await SHAPED(HttpRequest("GET", "/elsewhere"), Context())
     assert elsewhere.headers["content-type"] == "application/json"
+
+
+async def echo_params(request: HttpRequest, context: InvocationContext) -> HttpResponse:
+    return HttpResponse(200, {}, json.dumps(dict(request.path_params)).encode())
+
+
+PATTERNS = Router(
+    [
+        Route("POST", "/chat", ok),
+        Route("GET", "/chat/{stream_id}", echo_params),
+        Route("POST", "/chat/{stream_id}/stop", echo_params),
+        Route("GET", "/chat/fixed", ok),
+        Route("GET", "/files/*", ok),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body"),
+    [
+        pytest.param("GET", "/chat/abc", 200, b'{"stream_id": "abc"}', id="one-parameter"),
+        pytest.param("GET", "/chat/a%2Fb/", 200, b'{"stream_id": "a/b"}', id="decoded-slash"),
+        pytest.param("POST", "/chat/abc/stop", 200, b'{"stream_id": "abc"}', id="deeper"),
+        pytest.param("GET", "/chat/fixed", 200, b"GET", id="fixed-path-wins"),
+        pytest.param("POST", "/chat", 200, b"POST", id="exact-path-still-there"),
+        pytest.param("GET", "/files/a/b", 200, b"GET", id="prefix-routes-still-there"),
+        pytest.param("DELETE", "/chat/abc", 405, None, id="pattern-method-not-allowed"),
+        pytest.param("GET", "/chat/abc/stop/more", 404, None, id="too-long"),
+        pytest.param("GET", "/chat//stop", 404, None, id="empty-segment"),
+    ],
+)
+async def test_path_parameters_match_one_segment_each(
+    method: str, path: str, status: int, body: bytes | None
+) -> None:
+    response = await PATTERNS(HttpRequest(method, path), Context())
+    assert response.status == status
+    if body is not None:
+        assert response.body == body
+    if status == 405:
+        assert response.headers["allow"] == "GET"
+
+
+def test_two_routes_for_one_pattern_and_method_are_refused() -> None:
+    with pytest.raises(ValueError, match="two routes"):
+        Router([Route("GET", "/t/{a}", ok), Route("GET", "/t/{a}", ok)])

@@ -42,7 +42,8 @@ __all__ = [
     "Usage",
 ]
 
-FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
+# "stopped": the client asked the gateway to stop the answer (durable streams).
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other", "stopped"]
 BlockKind = Literal["text", "reasoning", "tool_call"]
 
 

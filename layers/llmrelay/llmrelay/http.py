@@ -26,6 +26,10 @@ class HttpRequest:
     body: bytes = b""
     request_id: str = ""
     source_ip: str = ""
+    # Set by the gateway: the route's ``{name}`` segments, and who is calling (``key:<hash>``
+    # for a client API key, ``iam:<arn>`` under AWS_IAM, ``""`` for an open gateway).
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    caller: str = ""
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)

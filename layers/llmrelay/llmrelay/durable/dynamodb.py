@@ -213,9 +213,9 @@ class DynamoStore:
     async def request_stop(self, stream_id: str, owner: str) -> StreamHead | None:
         key = {"pk": {"S": _stream_pk(stream_id)}, "sk": {"S": "head"}}
 
-        def stop(client: Any) -> bool:
+        def stop(client: Any) -> StreamHead | None:
             try:
-                client.update_item(
+                answer = client.update_item(
                     TableName=self.table,
                     Key=key,
                     UpdateExpression="SET #stop = :yes",
@@ -230,15 +230,18 @@ class DynamoStore:
                         ":owner": {"S": owner},
                         ":running": {"S": "running"},
                     },
+                    ReturnValues="ALL_NEW",
                 )
             except Exception as exc:
                 if self._conditional_failed(exc):
-                    return False
+                    return None
                 raise
-            return True
+            return _head_of(answer["Attributes"])
 
-        await self._run("a stop request", stop)
-        head = await self.get_head(stream_id)
+        flagged = await self._run("a stop request", stop)
+        if flagged is not None:
+            return flagged
+        head = await self.get_head(stream_id)  # not running, or not this owner's
         return head if head is not None and head.owner == owner else None
 
     async def stop_requested(self, stream_id: str) -> bool:

@@ -7,12 +7,15 @@ else: no SDK, no secret, no network until a request needs one.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from llmrelay.config import Settings
 from llmrelay.gateway.access import protect
 from llmrelay.gateway.anthropic_route import ANTHROPIC_DIALECT, anthropic_error_response
 from llmrelay.gateway.chat_route import NATIVE_DIALECT
 from llmrelay.gateway.dialect import AskT, Dialect
 from llmrelay.gateway.dialect_route import DialectRoute, StreamFn
+from llmrelay.gateway.durability import Durability, durability_from_env
 from llmrelay.gateway.health import Health
 from llmrelay.gateway.models_route import ModelById, ModelList
 from llmrelay.gateway.openai_route import OPENAI_DIALECT, openai_error_response
@@ -20,6 +23,8 @@ from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.page import Page
 from llmrelay.gateway.responses_route import RESPONSES_DIALECT
 from llmrelay.gateway.router import Handler, Route, Router
+from llmrelay.gateway.streams_route import ResumeStream, StopStream
+from llmrelay.gateway.threads_route import ThreadRoute
 from llmrelay.gateway.vercel_route import VERCEL_DIALECT
 from llmrelay.http import App
 from llmrelay.models import ChatRequest
@@ -27,6 +32,7 @@ from llmrelay.resilience import AnswerStream, stream_resilient
 from llmrelay.secrets import SecretStore
 
 __all__ = [
+    "Durability",
     "GatewayOptions",
     "Handler",
     "Route",
@@ -50,23 +56,33 @@ def build_app(
     settings: Settings | None = None,
     secrets: SecretStore | None = None,
     stream: StreamFn | None = None,
+    durability: Durability | Literal[False] | None = None,
 ) -> App:
     """The app with every route. Each argument replaces a default: ``options`` (from the
     ``LLMRELAY_*`` environment), ``settings`` and ``secrets`` (the process-wide ones),
-    ``stream`` (the provider layer, :func:`llmrelay.stream_resilient`).
+    ``stream`` (the provider layer, :func:`llmrelay.stream_resilient`), ``durability``
+    (durable streams and threads, as ``LLMRELAY_DURABLE_TABLE`` says; ``False``: off).
 
     Every chat route is one :class:`~llmrelay.gateway.dialect_route.DialectRoute` with the
     same ``stream``, ``options`` and ``settings``; only its dialect differs."""
     options = options or GatewayOptions.from_env()
     stream = stream or _provider_stream(settings, secrets)
+    durable = (durability_from_env() if durability is None else durability) or None
 
     def chat(path: str, dialect: Dialect[AskT]) -> Route:
-        return Route("POST", path, DialectRoute(dialect, stream, options, settings=settings))
+        handler = DialectRoute(dialect, stream, options, settings=settings, durability=durable)
+        return Route("POST", path, handler)
+
+    threads = ThreadRoute(durable)
 
     models = ModelList(settings=settings, secrets=secrets)
     router = Router(
         [
             chat("/chat", NATIVE_DIALECT),
+            Route("GET", "/chat/{stream_id}", ResumeStream(durable, options)),
+            Route("POST", "/chat/{stream_id}/stop", StopStream(durable)),
+            Route("GET", "/threads/{thread_id}", threads),
+            Route("DELETE", "/threads/{thread_id}", threads),
             Route("GET", "/health", Health(options.version)),
             chat("/v1/chat/completions", OPENAI_DIALECT),
             chat("/v1/responses", RESPONSES_DIALECT),

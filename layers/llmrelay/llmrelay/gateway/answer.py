@@ -19,6 +19,7 @@ from llmrelay.errors import LLMRelayError
 from llmrelay.events import Failure
 from llmrelay.gateway.guard import deadline_from, guard
 from llmrelay.gateway.options import GatewayOptions
+from llmrelay.gateway.stop import StopSignal
 from llmrelay.http import HttpRequest, InvocationContext
 from llmrelay.observability.record import note_route
 from llmrelay.protocols.base import StreamItem, StreamMeta
@@ -60,10 +61,12 @@ async def start_answer(
     options: GatewayOptions,
     *,
     heartbeats: bool,
+    stop: StopSignal | None = None,
 ) -> Started | Failure:
     """Guard ``upstream`` and wait for its first item: a ``Failure`` (the guarded stream
     already closed), or the :class:`Started` stream. With ``heartbeats``, upstream silence
-    for ``options.ping_interval_ms`` is a ``Heartbeat`` item (which also ends the wait)."""
+    for ``options.ping_interval_ms`` is a ``Heartbeat`` item (which also ends the wait);
+    ``stop`` ends the answer early (:func:`~llmrelay.gateway.guard.guard`)."""
     note_route(meta.provider, meta.model)  # for the invocation's logs and metrics
     ping_ms = options.ping_interval_ms
     watch = ModelWatch()  # a resilient stream says which model answers (a fallback, maybe)
@@ -72,6 +75,7 @@ async def start_answer(
         deadline=deadline_from(context, options.deadline_margin_ms),
         heartbeat_s=ping_ms / 1000 if ping_ms and heartbeats else None,
         request_id=meta.id,
+        stop=stop,
     )
     first = await anext(items, Failure(LLMRelayError("the answer ended unexpectedly")))
     if isinstance(first, Failure):

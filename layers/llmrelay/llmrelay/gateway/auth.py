@@ -28,6 +28,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Literal
 
@@ -225,6 +226,9 @@ class ClientAuth:
             unavailable = AuthUnavailable("client authentication is unavailable")
             return self._shape(request.path, unavailable, {})
         # Every presented key is checked (no short-circuit), then any one may match.
-        if True not in [key_matches(key, digests) for key in keys]:
+        matches = [key_matches(key, digests) for key in keys]
+        if True not in matches:
             return _refused(request, context, "invalid_key", self._shape)
-        return await self._app(request, context)
+        # Who calls (what durable streams and threads belong to): the key's digest, never it.
+        caller = "key:" + hash_key(keys[matches.index(True)])
+        return await self._app(replace(request, caller=caller), context)

@@ -81,5 +81,10 @@ def _batch(
 
 
 NATIVE_DIALECT: Dialect[ChatAsk] = Dialect(
-    parse=_parse, error=error_response, encoder=_encoder, batch=_batch
+    parse=_parse,
+    error=error_response,
+    encoder=_encoder,
+    batch=_batch,
+    durable="native",
+    stream_ids=True,
 )

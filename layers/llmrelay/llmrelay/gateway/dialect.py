@@ -61,7 +61,9 @@ class Dialect(Generic[AskT]):
     say) or raises an :class:`~llmrelay.errors.LLMRelayError`; ``error`` is the error
     response in the dialect's shape; ``encoder`` makes the SSE encoder of a streamed answer,
     sent with ``sse_headers`` on top of the gateway's; ``batch`` encodes a whole answer as
-    a JSON body. A dialect without ``batch`` always streams.
+    a JSON body. A dialect without ``batch`` always streams. ``durable`` names the dialect
+    in a durable stream's record when its streams can be kept and resumed (with the
+    gateway's durable store on), and ``stream_ids`` says whether its frames carry SSE ids.
     """
 
     parse: Callable[[HttpRequest, object], AskT]
@@ -69,3 +71,5 @@ class Dialect(Generic[AskT]):
     encoder: Callable[[AskT, StreamMeta, Arrival], Encoder]
     batch: Callable[[AskT, StreamMeta, str, Finish, Sequence[Block]], bytes] | None = None
     sse_headers: Mapping[str, str] = field(default_factory=dict)
+    durable: str | None = None
+    stream_ids: bool = False

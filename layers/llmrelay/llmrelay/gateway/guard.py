@@ -8,7 +8,9 @@ upstream is quiet, then exactly one terminal item, ``Finish`` or ``Failure``:
   and one JSON line (redacted) on stderr;
 - an upstream that stops without a ``Finish`` becomes ``Failure(upstream_unavailable)``;
 - at ``deadline`` the stream ends with ``Failure(deadline_exceeded)`` whatever the upstream
-  is doing, even if it ignores cancellation.
+  is doing, even if it ignores cancellation;
+- once ``stop`` is set, the stream ends at once with ``Finish("stopped")`` and the usage so
+  far, and the upstream is closed (no more tokens billed).
 
 A failure's ``usage`` is what is known so far: input tokens are not reported before the
 end, so ``input_tokens`` is 0 and ``output_tokens`` counts the deltas already passed on
@@ -39,6 +41,7 @@ from llmrelay.events import (
 )
 from llmrelay.gateway.logs import log_exception
 from llmrelay.gateway.pump import Ended, Pump, Raised, TimedOut, Upstream
+from llmrelay.gateway.stop import StopSignal
 from llmrelay.http import InvocationContext
 from llmrelay.observability.record import InvocationRecord, current_record
 from llmrelay.protocols.base import Heartbeat, StreamItem
@@ -87,16 +90,19 @@ async def guard(
     heartbeat_s: float | None = None,
     request_id: str = "",
     stop_grace_s: float = 0.1,
+    stop: StopSignal | None = None,
 ) -> AsyncGenerator[StreamItem, None]:
     """``upstream`` as a stream that never raises (see the module's docstring).
 
     ``deadline`` is on the running loop's clock (see :func:`deadline_from`); ``heartbeat_s``
     of silence yields a ``Heartbeat``; ``stop_grace_s`` bounds the wait for the upstream to
-    honour cancellation when the stream ends early.
+    honour cancellation when the stream ends early; ``stop`` ends it on request.
     """
     loop = asyncio.get_running_loop()
     record = current_record()  # what the invocation's logs and metrics will say
     pump = Pump(upstream, deadline)
+    if stop is not None:
+        stop.on_set(pump.wake)
     deltas = 0
     try:
         while True:
@@ -104,6 +110,9 @@ async def guard(
             if timeout is not None and timeout <= 0 and not beat:
                 break
             slot = await pump.next(timeout)
+            if stop is not None and stop.is_set() and not isinstance(slot, Finish | Failure):
+                yield _noted(record, Finish("stopped", Usage(output_tokens=deltas)))
+                return
             if isinstance(slot, TimedOut):
                 if not beat:
                     break

@@ -149,6 +149,10 @@ class Pump:
             return Raised(UpstreamUnavailable("the upstream stream was cancelled"))
         return TIMED_OUT
 
+    def wake(self) -> None:
+        """End the consumer's wait now (it then finds nothing new: ``TimedOut``)."""
+        self._buffer.wake()
+
     async def stop(self, grace_s: float) -> None:
         if not self._task.done():
             self._task.cancel()

@@ -3,7 +3,9 @@
 An unknown path answers 404 ``not_found``; a known path with another method answers 405
 ``method_not_allowed`` with an ``Allow`` header. A trailing slash is ignored (``/chat/``
 is ``/chat``); a route whose path ends in ``/*`` takes every path under it (the handler
-reads the rest, e.g. a model id with slashes in ``/v1/models/openai/gpt-4o``). Whatever a
+reads the rest, e.g. a model id with slashes in ``/v1/models/openai/gpt-4o``); a segment
+written ``{name}`` matches any one non-empty segment, which the handler reads from
+``request.path_params["name"]`` (fixed paths win over both kinds of pattern). Whatever a
 handler raises becomes a JSON error, never a traceback: an
 :class:`~llmrelay.errors.LLMRelayError` with its own status, anything else as a generic
 500 ``internal_error`` (logged, redacted).
@@ -17,7 +19,8 @@ gateway's own shape.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import unquote
 
 from llmrelay.errors import LLMRelayError
 from llmrelay.gateway.errors import MethodNotAllowed, NotFound
@@ -42,15 +45,39 @@ def _normal_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
+def _is_parameter(segment: str) -> bool:
+    return len(segment) > 2 and segment.startswith("{") and segment.endswith("}")
+
+
+def _match(pattern: tuple[str, ...], path: str) -> dict[str, str] | None:
+    """The parameters of ``path`` (percent-decoded) when it fits ``pattern``, else ``None``."""
+    segments = _normal_path(path).split("/")
+    if len(segments) != len(pattern):
+        return None
+    params: dict[str, str] = {}
+    for want, got in zip(pattern, segments, strict=True):
+        if _is_parameter(want):
+            if not got:
+                return None
+            params[want[1:-1]] = unquote(got)
+        elif want != got:
+            return None
+    return params
+
+
 class Router:
     def __init__(
         self, routes: Iterable[Route], *, shapes: Mapping[str, ErrorShape] | None = None
     ) -> None:
         self._table: dict[str, dict[str, Handler]] = {}
         self._prefixes: list[str] = []
+        self._patterns: list[tuple[tuple[str, ...], dict[str, Handler]]] = []
         for route in routes:
             path = _normal_path(route.path)
-            methods = self._table.setdefault(path, {})
+            if any(_is_parameter(segment) for segment in path.split("/")):
+                methods = self._pattern_methods(tuple(path.split("/")))
+            else:
+                methods = self._table.setdefault(path, {})
             method = route.method.upper()
             if method in methods:
                 raise ValueError(f"two routes for {method} {route.path}")
@@ -60,27 +87,47 @@ class Router:
         self._prefixes.sort(key=len, reverse=True)
         self._shapes = sorted((shapes or {}).items(), key=lambda item: len(item[0]), reverse=True)
 
-    def _methods(self, path: str) -> dict[str, Handler] | None:
+    def _pattern_methods(self, pattern: tuple[str, ...]) -> dict[str, Handler]:
+        for known, methods in self._patterns:
+            if known == pattern:
+                return methods
+        self._patterns.append((pattern, {}))
+        return self._patterns[-1][1]
+
+    def _resolved(self, path: str) -> tuple[dict[str, Handler], Mapping[str, str]] | None:
         path = _normal_path(path)
         methods = self._table.get(path)
         if methods is not None:
-            return methods
+            return methods, {}
+        for pattern, handlers in self._patterns:
+            params = _match(pattern, path)
+            if params is not None:
+                return handlers, params
         for prefix in self._prefixes:
             if path.startswith(prefix[:-1]) and len(path) > len(prefix) - 1:
-                return self._table[prefix]
+                return self._table[prefix], {}
         return None
 
-    def find(self, method: str, path: str) -> Handler:
-        """The handler for ``method path``; raises :class:`NotFound` or
-        :class:`MethodNotAllowed`."""
-        methods = self._methods(path)
-        if methods is None:
+    def _methods(self, path: str) -> dict[str, Handler] | None:
+        found = self._resolved(path)
+        return None if found is None else found[0]
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, Mapping[str, str]]:
+        """The handler for ``method path`` and the path's ``{name}`` parameters; raises
+        :class:`NotFound` or :class:`MethodNotAllowed`."""
+        found = self._resolved(path)
+        if found is None:
             raise NotFound(f"no route for {path[:200]!r}")
+        methods, params = found
         handler = methods.get(method.upper())
         if handler is None:
             allowed = ", ".join(sorted(methods))
             raise MethodNotAllowed(f"{method[:20]} is not allowed here; use {allowed}")
-        return handler
+        return handler, params
+
+    def find(self, method: str, path: str) -> Handler:
+        """The handler for ``method path`` (see :meth:`resolve`)."""
+        return self.resolve(method, path)[0]
 
     def allowed(self, path: str) -> str:
         return ", ".join(sorted(self._methods(path) or {}))
@@ -97,11 +144,13 @@ class Router:
 
     async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
         try:
-            handler = self.find(request.method, request.path)
+            handler, params = self.resolve(request.method, request.path)
         except MethodNotAllowed as error:
             return self.error(request.path, error, {"allow": self.allowed(request.path)})
         except NotFound as error:
             return self.error(request.path, error)
+        if params:
+            request = replace(request, path_params=params)
         try:
             return await handler(request, context)
         except LLMRelayError as error:

@@ -64,6 +64,7 @@ _STOP_REASONS: Final[Mapping[FinishReason, str]] = {
     "content_filter": "refusal",
     "tool_calls": "tool_use",
     "other": "end_turn",
+    "stopped": "end_turn",
 }
 # Anthropic's error ``type`` by HTTP status (its SDKs pick the exception class by status).
 _ERROR_TYPES: Final[Mapping[int, str]] = {

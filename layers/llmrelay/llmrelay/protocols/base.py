@@ -42,6 +42,7 @@ class StreamMeta:
     provider: str
     model: str  # the full ``provider/model`` string
     created: int  # Unix seconds
+    stream_id: str | None = None  # a durable stream's id (resume and stop it by this)
 
 
 @dataclass(frozen=True, slots=True)

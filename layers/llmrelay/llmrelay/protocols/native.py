@@ -1,6 +1,7 @@
 """The native ``POST /chat`` dialect: Server-Sent Events, each ``event:`` + one JSON ``data:``.
 
-- ``meta`` first: ``{"id", "provider", "model", "created"}``
+- ``meta`` first: ``{"id", "provider", "model", "created"}``, and ``"stream_id"`` for a
+  durable stream (then every event has an SSE ``id:``, see :mod:`llmrelay.durable`)
 - ``delta`` for each piece of text: ``{"text"}``, with ``"index"`` when the text is not the
   answer's first block (an answer may hold several text blocks, between tool calls)
 - beyond text, each reasoning or tool-call block is ``block_start`` ``{"index", "type",
@@ -58,12 +59,14 @@ __all__ = [
 
 
 def meta_event(meta: StreamMeta) -> bytes:
-    payload = {
+    payload: dict[str, object] = {
         "id": meta.id,
         "provider": meta.provider,
         "model": meta.model,
         "created": meta.created,
     }
+    if meta.stream_id is not None:
+        payload["stream_id"] = meta.stream_id
     return encode_event(json_text(payload), event="meta")
 
 

@@ -59,6 +59,7 @@ _FINISH_REASONS: dict[FinishReason, str] = {
     "content_filter": "content_filter",
     "tool_calls": "tool_calls",
     "other": "stop",
+    "stopped": "stop",
 }
 # OpenAI's error ``type`` by HTTP status (its SDKs pick the exception class by status).
 _ERROR_TYPES = {

@@ -60,6 +60,7 @@ _FINISH_REASONS: Final[Mapping[FinishReason, str]] = {
     "content_filter": "content-filter",
     "tool_calls": "tool-calls",
     "other": "other",
+    "stopped": "other",
 }
 
 

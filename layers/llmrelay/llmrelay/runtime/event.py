@@ -60,7 +60,15 @@ def to_request(event: Mapping[str, Any]) -> HttpRequest:
         body=_body(event.get("body"), bool(event.get("isBase64Encoded"))),
         request_id=str(context.get("requestId") or ""),
         source_ip=str(http.get("sourceIp") or ""),
+        caller=_iam_caller(context),
     )
+
+
+def _iam_caller(context: Mapping[str, Any]) -> str:
+    """Under ``AWS_IAM`` the URL names the signed caller: ``iam:<arn>`` (else ``""``)."""
+    iam = _mapping(_mapping(context.get("authorizer")).get("iam"))
+    principal = iam.get("userArn") or iam.get("callerId")
+    return f"iam:{principal}" if principal else ""
 
 
 def is_text(content_type: str) -> bool:
