@@ -32,87 +32,23 @@ from typing import Any
 
 from llmrelay.httpd import Request, ResponseWriter
 from llmrelay.testing.anthropic_checks import Issued, request_problem
-from llmrelay.testing.upstream import FakeToolCall, FakeUpstream, Fault, RecordedRequest, Reply
+from llmrelay.testing.anthropic_wire import (
+    EMPTY_TEXT,
+    MALFORMED,
+    PING,
+    error_document,
+    error_type_for_status,
+    key_of,
+    sse,
+    stop_reason_for,
+    text_delta,
+    tool_block,
+    tool_use,
+    usage,
+)
+from llmrelay.testing.upstream import FakeUpstream, Fault, Reply
 
 __all__ = ["FakeAnthropic", "error_type_for_status", "key_of", "stop_reason_for"]
-
-# Anthropic's documented error types, by the HTTP status that carries them.
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-# Reply.finish_reason is provider-neutral ("stop", "length", ...) so one script drives every
-# fake; Anthropic's own stop reasons pass through unchanged.
-_STOP_REASONS = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "content_filter": "refusal",
-    "tool_calls": "tool_use",
-}
-_MALFORMED = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, \n\n'
-
-
-_EMPTY_TEXT = {"type": "text", "text": ""}
-_PING = b'event: ping\ndata: {"type": "ping"}\n\n'
-
-
-def _text_delta(text: str) -> dict[str, str]:
-    return {"type": "text_delta", "text": text}
-
-
-def _tool_block(call: FakeToolCall) -> dict[str, Any]:
-    return {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
-
-
-def _tool_use(call: FakeToolCall) -> dict[str, Any]:
-    return {**_tool_block(call), "input": json.loads(call.arguments or "{}")}
-
-
-def _usage(reply: Reply, output_tokens: int) -> dict[str, Any]:
-    read, write = reply.cached_tokens, reply.cache_write_tokens
-    usage: dict[str, Any] = {
-        "input_tokens": max(reply.input_tokens - read - write, 0),
-        "cache_creation_input_tokens": write,
-        "cache_read_input_tokens": read,
-        "output_tokens": output_tokens,
-    }
-    if reply.reasoning_tokens and output_tokens == reply.completion_tokens:
-        usage["output_tokens_details"] = {"thinking_tokens": reply.reasoning_tokens}
-    return usage
-
-
-def error_type_for_status(status: int) -> str:
-    """The ``error.type`` Anthropic sends with ``status`` (``api_error`` for other 5xx)."""
-    return _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
-
-def stop_reason_for(finish_reason: str) -> str:
-    """Anthropic's ``stop_reason`` for a neutral (or already Anthropic) finish reason."""
-    return _STOP_REASONS.get(finish_reason, finish_reason)
-
-
-def key_of(request: RecordedRequest) -> str | None:
-    """The API key a request carried: ``x-api-key``, or the bearer token newer SDKs send."""
-    if "x-api-key" in request.headers:
-        return request.headers["x-api-key"]
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" and token else None
-
-
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-def _error_document(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
 class FakeAnthropic(FakeUpstream):
@@ -133,18 +69,18 @@ class FakeAnthropic(FakeUpstream):
         return self
 
     def error_body(self, fault: Fault) -> str:
-        return json.dumps(_error_document(error_type_for_status(fault.status), fault.message))
+        return json.dumps(error_document(error_type_for_status(fault.status), fault.message))
 
     async def answer(
         self, request: Request, body: Any, reply: Reply, response: ResponseWriter
     ) -> None:
         if request.method != "POST" or request.path != "/v1/messages":
-            document = _error_document("not_found_error", f"no route {request.path}")
+            document = error_document("not_found_error", f"no route {request.path}")
             await response.send(404, json.dumps(document).encode(), self._headers("json"))
             return
         problem = request_problem(body, self.issued)
         if problem is not None:
-            document = _error_document("invalid_request_error", problem)
+            document = error_document("invalid_request_error", problem)
             await response.send(400, json.dumps(document).encode(), self._headers("json"))
             return
         model = body.get("model", "") if isinstance(body, dict) else ""
@@ -178,11 +114,10 @@ class FakeAnthropic(FakeUpstream):
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [*self._content(reply), *map(_tool_use, reply.tool_calls)] if done else [],
+            "content": [*self._content(reply), *map(tool_use, reply.tool_calls)] if done else [],
             "stop_reason": stop_reason_for(reply.finish_reason) if done else None,
             "stop_sequence": None,
-            # The real API counts a token or so of output already in message_start.
-            "usage": _usage(reply, reply.completion_tokens if done else 1),
+            "usage": usage(reply, done=done),
         }
 
     async def _whole(self, model: str, reply: Reply, response: ResponseWriter) -> None:
@@ -196,21 +131,21 @@ class FakeAnthropic(FakeUpstream):
             await response.send(200, b'{"id": "msg_fake", "content": [', self._headers("json"))
             return
         if fault is not None and fault.kind == "in_stream_error":
-            document = _error_document(fault.error_type, fault.message)
+            document = error_document(fault.error_type, fault.message)
             await response.send(529, json.dumps(document).encode(), self._headers("json"))
             return
         data = json.dumps(self._message(model, reply, done=True), ensure_ascii=False)
         await response.send(200, data.encode(), self._headers("json"))
 
     async def _event(self, response: ResponseWriter, reply: Reply, data: dict[str, Any]) -> None:
-        await self.write_event(response, _sse(data["type"], data), reply)
+        await self.write_event(response, sse(data["type"], data), reply)
 
     async def _start(
         self, response: ResponseWriter, reply: Reply, index: int, block: dict[str, Any]
     ) -> None:
         start = {"type": "content_block_start", "index": index, "content_block": block}
         await self._event(response, reply, start)
-        await self.write_event(response, _PING, reply)
+        await self.write_event(response, PING, reply)
 
     async def _block(
         self,
@@ -247,17 +182,17 @@ class FakeAnthropic(FakeUpstream):
             return
         for call in reply.tool_calls:
             deltas = [{"type": "input_json_delta", "partial_json": f} for f in call.fragments]
-            await self._block(response, reply, index, _tool_block(call), deltas)
+            await self._block(response, reply, index, tool_block(call), deltas)
             index += 1
         await self._finish(response, reply)
 
     async def _text(self, response: ResponseWriter, reply: Reply, index: int) -> bool:
         """The text block, faults included; ``False`` when a fault ended the stream."""
-        await self._start(response, reply, index, _EMPTY_TEXT)
+        await self._start(response, reply, index, EMPTY_TEXT)
         for number, piece in enumerate(reply.pieces):
             if await self.fault_mid_stream(response, reply, number):
                 return False
-            delta = {"type": "content_block_delta", "index": index, "delta": _text_delta(piece)}
+            delta = {"type": "content_block_delta", "index": index, "delta": text_delta(piece)}
             await self._event(response, reply, delta)
         if reply.pieces and await self.fault_mid_stream(response, reply, len(reply.pieces)):
             return False
@@ -271,14 +206,14 @@ class FakeAnthropic(FakeUpstream):
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason_for(reply.finish_reason), "stop_sequence": None},
-            "usage": _usage(reply, reply.completion_tokens),
+            "usage": usage(reply, done=True),
         }
         await self._event(response, reply, delta)
         await self._event(response, reply, {"type": "message_stop"})
         await response.end()
 
-    malformed_event = _MALFORMED
+    malformed_event = MALFORMED
 
     def in_stream_error(self, fault: Fault) -> bytes:
         """Anthropic's ``event: error`` on the 200 stream (how overloaded_error arrives)."""
-        return _sse("error", _error_document(fault.error_type, fault.message))
+        return sse("error", error_document(fault.error_type, fault.message))
