@@ -1,6 +1,7 @@
 """The chat page in a real headless Chromium (Debian's ``chromium``, driven by Playwright),
 served by ``make dev``'s emulator with a slow ``echo``: the answer grows in steps, Stop
-aborts it, and errors (an HTTP one and an in-band one) are shown to the person."""
+aborts it, errors (an HTTP one and an in-band one) are shown to the person once, where the
+answer would have been, and in a long chat the composer and Stop stay in view."""
 
 from __future__ import annotations
 
@@ -67,20 +68,30 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, slow_emulator: Emulator) -> Iterator[Page]:
-    context = browser.new_context()  # a fresh profile: no storage carried between tests
+def _opened(browser: Browser, url: str, **options: Any) -> Iterator[Page]:
+    context = browser.new_context(**options)  # a fresh profile: no storage carried between tests
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(str(error)))
     opened.on("console", lambda message: _note_policy_violation(message, problems))
-    opened.goto(f"{slow_emulator.url}/")
+    opened.goto(f"{url}/")
     opened.get_by_label("Model", exact=True).locator("option", has_text="echo/echo").wait_for(
         state="attached"
     )
     yield opened
     context.close()
     assert problems == []  # no script error, no Content-Security-Policy refusal
+
+
+@pytest.fixture
+def page(browser: Browser, slow_emulator: Emulator) -> Iterator[Page]:
+    yield from _opened(browser, slow_emulator.url)
+
+
+@pytest.fixture
+def small_page(browser: Browser, slow_emulator: Emulator) -> Iterator[Page]:
+    """A small window (a phone on its side, a laptop split in two): a long chat overflows it."""
+    yield from _opened(browser, slow_emulator.url, viewport={"width": 720, "height": 480})
 
 
 def _note_policy_violation(message: Any, problems: list[str]) -> None:
@@ -97,6 +108,26 @@ def _answers(page: Page) -> Any:
     return page.locator(".msg.assistant .text")
 
 
+def _times_shown(page: Page, text: str) -> int:
+    """How often ``text`` is on the screen (hidden elements do not count)."""
+    shown: str = page.evaluate("document.body.innerText")
+    return shown.count(text)
+
+
+def _in_view(page: Page, selector: str) -> bool:
+    """Whether the element's whole box is inside the window."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    assert box is not None
+    assert size is not None
+    return bool(
+        box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] >= 0
+        and box["x"] + box["width"] <= size["width"]
+    )
+
+
 def test_the_answer_grows_in_steps_and_ends_with_usage_and_ttft(page: Page) -> None:
     page.evaluate(WATCH_ANSWER)
     _send(page, SHORT)
@@ -109,6 +140,7 @@ def test_the_answer_grows_in_steps_and_ends_with_usage_and_ttft(page: Page) -> N
     meta = page.locator(".msg.assistant .meta").last.text_content() or ""
     assert "tokens in" in meta
     assert "first token" in meta
+    assert _times_shown(page, "tokens in") == 1  # under the answer, not again in the status
     assert page.get_by_role("button", name="Stop").is_disabled()
 
 
@@ -136,7 +168,10 @@ def test_a_bad_model_shows_the_gateways_error(page: Page) -> None:
     _send(page, "hello")
     alert = page.get_by_role("alert")
     alert.wait_for(state="visible", timeout=5_000)
-    assert (alert.text_content() or "").startswith("unknown_model: unknown provider 'nope'")
+    message = alert.text_content() or ""
+    assert message.startswith("unknown_model: unknown provider 'nope'")
+    assert _times_shown(page, message) == 1
+    assert page.locator(".msg.assistant").last.get_by_role("alert").is_visible()  # its place
     assert page.get_by_label("Message").input_value() == "hello"  # back in the box to retry
 
 
@@ -144,5 +179,42 @@ def test_an_error_in_the_stream_is_shown_after_the_text_so_far(page: Page) -> No
     _send(page, LONG)
     alert = page.get_by_role("alert")
     alert.wait_for(state="visible", timeout=10_000)
-    assert (alert.text_content() or "").startswith("deadline_exceeded:")
+    message = alert.text_content() or ""
+    assert message.startswith("deadline_exceeded:")
+    assert _times_shown(page, message) == 1
+    assert _times_shown(page, "deadline_exceeded") == 1
+    answer = page.locator(".msg.assistant").last
+    assert answer.get_by_role("alert").is_visible()  # under the text that had arrived
     assert LONG.startswith(_answers(page).last.text_content() or "-")
+
+
+def test_in_a_long_chat_stop_and_the_composer_stay_in_view_while_an_answer_streams(
+    small_page: Page,
+) -> None:
+    page = small_page
+    for turn in range(3):  # three tall questions and their answers: far more than a window
+        words = " ".join(f"turn{turn}-{n}" for n in range(8))
+        _send(page, words.replace(" ", "\n", 4))
+        page.get_by_role("status").filter(has_text="Answer complete").wait_for(timeout=10_000)
+    log_height = page.evaluate("document.getElementById('log').scrollHeight")
+    assert log_height > page.viewport_size["height"]  # type: ignore[index]
+    _send(page, LONG)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.msg.assistant .text')].pop()"
+        ".textContent.split(' ').length > 4"
+    )
+    stop = page.get_by_role("button", name="Stop")
+    assert stop.is_enabled()
+    assert _in_view(page, "#stop")
+    assert _in_view(page, "#prompt")
+    # The conversation follows the answer: its newest text is inside the scrolled log.
+    assert page.evaluate(
+        """() => {
+          const log = document.getElementById("log").getBoundingClientRect();
+          const last = [...document.querySelectorAll(".msg.assistant .text")].pop();
+          const text = last.getBoundingClientRect();
+          return text.bottom <= log.bottom + 1 && text.bottom > log.top;
+        }"""
+    )
+    stop.click()  # reachable where it is, without scrolling
+    page.get_by_role("status").filter(has_text="Stopped").wait_for(timeout=5_000)
