@@ -91,9 +91,28 @@ def _of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _statements(function: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement; one under a condition (``Fn::If`` with ``AWS::NoValue`` as its
+    other branch) as its statement."""
     for policy in function.get("Policies", []):
         assert isinstance(policy, dict), f"no managed or SAM template policy, got {policy!r}"
-        yield from policy["Statement"]
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                _, statement, otherwise = statement["Fn::If"]
+                assert otherwise == {"Ref": "AWS::NoValue"}
+            yield statement
+
+
+def _conditions(function: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each statement's Sid and the condition it is under (``None``: always)."""
+    found: dict[str, str | None] = {}
+    for policy in function.get("Policies", []):
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                condition, then, _ = statement["Fn::If"]
+                found[then["Sid"]] = condition
+            else:
+                found[statement["Sid"]] = None
+    return found
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -272,13 +291,36 @@ def test_the_secret_holds_the_shape_of_the_keys(resources: dict[str, Any]) -> No
 
 
 def test_the_function_may_read_that_secret_and_nothing_else(function: dict[str, Any]) -> None:
-    statements = list(_statements(function))
-    assert statements, "the function must be allowed to read its secret"
-    for statement in statements:
-        assert statement["Effect"] == "Allow"
-        assert _as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
-        assert _as_list(statement["Resource"]) == [{"Ref": "ProviderKeysSecret"}]
+    statements = {s["Sid"]: s for s in _statements(function)}
+    assert _conditions(function) == {
+        "ReadProviderKeys": None,
+        "InvokeBedrockModels": "BedrockEnabled",
+    }
+    secret = statements["ReadProviderKeys"]
+    assert secret["Effect"] == "Allow"
+    assert _as_list(secret["Action"]) == ["secretsmanager:GetSecretValue"]
+    assert _as_list(secret["Resource"]) == [{"Ref": "ProviderKeysSecret"}]
     assert "Role" not in function
+
+
+def test_bedrock_models_are_invokable_only_when_listed(
+    template: dict[str, Any], function: dict[str, Any], env: dict[str, Any]
+) -> None:
+    statement = {s["Sid"]: s for s in _statements(function)}["InvokeBedrockModels"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(_as_list(statement["Action"])) == [
+        "bedrock:InvokeModel",  # Converse
+        "bedrock:InvokeModelWithResponseStream",  # ConverseStream
+    ]
+    assert statement["Resource"] == {"Ref": "BedrockModelArns"}
+    parameter = template["Parameters"]["BedrockModelArns"]
+    assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
+    # The default list is [""], which the condition reads as "no Bedrock access".
+    assert template["Conditions"]["BedrockEnabled"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "BedrockModelArns"}]}, ""]}]
+    }
+    assert env["LLMRELAY_BEDROCK_REGION"] == {"Ref": "BedrockRegion"}
+    assert template["Parameters"]["BedrockRegion"]["Default"] == ""
 
 
 def test_no_policy_names_a_wildcard_resource(function: dict[str, Any]) -> None:
