@@ -4,6 +4,7 @@ emulator (function URL front, Runtime API, worker processes)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openai
 import pytest
@@ -91,3 +92,45 @@ async def test_the_deadline_mid_answer_raises_an_api_error_in_the_stream(
     assert "".join(seen).startswith("word0 word1 ")
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["code"] == "deadline_exceeded"
+
+
+async def test_responses_create_answers_one_response_through_the_emulator(
+    client: AsyncOpenAI,
+) -> None:
+    response = await client.responses.create(
+        model="echo/echo", input="hello responses", instructions="Be brief."
+    )
+    assert response.status == "completed"
+    assert response.output_text == "hello responses"
+    assert response.usage is not None
+    assert response.usage.output_tokens == 2
+
+
+async def test_responses_stream_carries_reasoning_and_a_tool_call_through_the_emulator(
+    client: AsyncOpenAI,
+) -> None:
+    tool: Any = {"type": "function", "name": "weather", "parameters": None, "strict": False}
+    async with client.responses.stream(
+        model="echo/echo", input="/demo Zürich", tools=[tool]
+    ) as stream:
+        kinds = [event.type async for event in stream]
+        final = await stream.get_final_response()
+    assert [item.type for item in final.output] == ["reasoning", "message", "function_call"]
+    assert final.output_text == "Zürich"
+    assert kinds[0] == "response.created"
+    assert kinds[-1] == "response.completed"
+    assert "response.reasoning_summary_text.delta" in kinds
+    assert "response.function_call_arguments.delta" in kinds
+
+
+async def test_the_deadline_mid_answer_ends_a_responses_stream_as_failed(
+    slow_client: AsyncOpenAI,
+) -> None:
+    stream = await slow_client.responses.create(model="echo/echo", input=LONG, stream=True)
+    events = [event async for event in stream]
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas.startswith("word0 word1 ")
+    last = events[-1]
+    assert last.type == "response.failed"
+    assert last.response.error is not None
+    assert last.response.error.to_dict()["code"] == "deadline_exceeded"
