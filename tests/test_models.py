@@ -235,3 +235,22 @@ def test_a_broken_limit_setting_is_a_server_error_not_the_clients(env: pytest.Mo
     env.setenv("LLMRELAY_MAX_CONTENT_CHARS", "lots")
     with pytest.raises(ConfigurationError, match="LLMRELAY_MAX_CONTENT_CHARS"):
         ChatRequest.parse(body())
+
+
+def test_openais_nested_json_schema_is_read_not_taken_for_the_schema() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    nested = {"type": "json_schema", "json_schema": {"name": "A", "schema": schema, "strict": True}}
+    flat = {"type": "json_schema", "name": "A", "schema": schema, "strict": True}
+    for response_format in (nested, flat):
+        chat = ChatRequest.parse(
+            {"messages": [{"role": "user", "content": "hi"}], "response_format": response_format}
+        )
+        assert chat.response_format is not None
+        assert (chat.response_format.name, chat.response_format.json_schema) == ("A", schema)
+    with pytest.raises(InvalidRequest, match="response_format"):
+        ChatRequest.parse(
+            {
+                "messages": [{"role": "user", "content": "hi"}],
+                "response_format": {**nested, "schema": schema},
+            }
+        )

@@ -109,6 +109,9 @@ def _sse_body(response: HttpResponse, raw: bytes) -> None:
 # -- native ------------------------------------------------------------------------------
 
 
+_NATIVE_PIECES = {"delta", "block_start", "reasoning", "tool_input", "block_end"}
+
+
 def _read_native_stream(response: HttpResponse, raw: bytes) -> Observed:
     if response.status != 200:
         return _native_error(response, raw)
@@ -116,7 +119,7 @@ def _read_native_stream(response: HttpResponse, raw: bytes) -> Observed:
     events = read_json_events(raw)
     names = [name for name, _ in events]
     assert names[0] == "meta", names
-    assert set(names[1:-1]) <= {"delta"}, f"a terminal event before the end: {names}"
+    assert set(names[1:-1]) <= _NATIVE_PIECES, f"a terminal event before the end: {names}"
     last, data = events[-1]
     meta = events[0][1]
     text = "".join(item["text"] for name, item in events if name == "delta")
@@ -143,7 +146,8 @@ def _read_native_batch(response: HttpResponse, raw: bytes) -> Observed:
         return _native_error(response, raw)
     assert _content_type(response) == "application/json"
     document = json.loads(raw)
-    assert set(document) == {"id", "model", "text", "finish_reason", "usage"}, document
+    fields = {"id", "model", "text", "finish_reason", "usage"}
+    assert fields <= set(document) <= {*fields, "blocks"}, document
     return Observed(200, document["text"], models=(document["model"],))
 
 

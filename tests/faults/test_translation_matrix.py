@@ -26,9 +26,10 @@ from tests.leakscan import CANARY_CLIENT_KEY
 from tests.protocols.sse_reader import read_sse
 
 from llmrelay.http import App
-from llmrelay.testing import FakeToolCall, Reply
+from llmrelay.testing import FakeToolCall, Fault, Reply
 
 from .conftest import CLIENT_HEADERS, Upstreams, fault_app, settings_for
+from .dialects import DIALECTS, Dialect
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -586,3 +587,46 @@ async def test_a_signed_reasoning_block_and_tool_calls_go_back_byte_exact(
         if block["type"] == "tool_result"
     ]
     assert results == [c.id for c in CALLS]
+
+
+# -- broken tool calls from the upstream: one terminal event, never a traceback ---------
+
+BROKEN = FakeToolCall("call_bad", "weather", ('{"city": "Zü', "rich"))  # never closed
+BROKEN_CASES = [
+    pytest.param(
+        Reply(pieces=("Hi",), tool_calls=(BROKEN,), finish_reason="tool_calls"),
+        None,
+        id="arguments-not-json",
+    ),
+    pytest.param(
+        Reply(pieces=("Hi",), tool_calls=CALLS, fault=Fault("cut", after_chunks=1)),
+        "upstream_unavailable",
+        id="cut-mid-tool-call",
+    ),
+]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=[dialect.name for dialect in DIALECTS])
+@pytest.mark.parametrize(("reply", "code"), BROKEN_CASES)
+@pytest.mark.parametrize("provider", PROVIDERS, ids=[provider.name for provider in PROVIDERS])
+async def test_a_broken_tool_call_from_the_upstream_ends_in_one_terminal_event(
+    upstreams: Upstreams, provider: Provider, reply: Reply, code: str | None, dialect: Dialect
+) -> None:
+    """Arguments that are not JSON are passed on as the upstream sent them (what OpenAI's
+    own API does; the UI stream marks them ``tool-input-error``); a stream cut inside a tool
+    call ends, after the text, in the dialect's error, once. Each dialect's reader checks
+    its shape (one terminal event, nothing after it)."""
+    upstream = upstreams[provider.name]
+    upstream.fake.queue(reply)
+    app = fault_app(settings_for(upstreams, RELAXED))
+    response, raw = await call(
+        app, "POST", dialect.path, dialect.body(upstream.model), headers=CLIENT_HEADERS
+    )
+    seen = dialect.observe(response, raw)
+    if code is None:
+        assert (seen.status, seen.code, seen.text) == (200, None, "Hi"), seen
+    elif dialect.streamed:
+        assert (seen.status, seen.code, seen.in_band, seen.text) == (200, code, True, "Hi"), seen
+    else:
+        assert (seen.code, seen.in_band) == (code, False), seen
+    assert b"Traceback" not in raw

@@ -64,6 +64,8 @@ CLIENT_ERRORS = {
     "payload_too_large",
     "unauthorized",
     "unknown_model",
+    "unsupported_parameter",
+    "model_not_found",
 }
 
 # --- what a client may send ---------------------------------------------------------------
@@ -87,7 +89,110 @@ VALID: Mapping[str, dict[str, Any]] = {
         ],
         "trigger": "submit-message",
     },
+    "/v1/responses": {"model": "echo/echo", "input": "hello property world", "stream": True},
+    "/v1/messages": {"model": "echo/echo", "max_tokens": 64, "messages": [MESSAGE], "stream": True},
 }
+MAX_IMAGE = 1024
+_PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * (MAX_IMAGE + 64)).decode()
+_FN: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+# Near misses beyond text: each must be a 4xx naming its field, or an answer (never a 500).
+BEYOND: list[dict[str, Any]] = [
+    {"tools": [{"type": "function", "function": {"name": "bad name!", "parameters": {}}}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": []}}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"$ref": "#/x"}}}]},
+    {"tools": [_FN] * 130},
+    {"tools": [_FN, _FN]},
+    {"tools": [{"type": "retrieval"}]},
+    {"tool_choice": {"type": "function", "function": {"name": "nope"}}, "tools": [_FN]},
+    {"tool_choice": "sometimes"},
+    {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": []}}},
+    {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+    {"response_format": {"type": "yaml"}},
+    {"messages": [MESSAGE, {"role": "tool", "tool_call_id": "unknown", "content": "x"}]},
+    {"messages": [MESSAGE, {"role": "tool", "content": "no id"}]},
+    {
+        "messages": [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_call", "id": "c1", "name": "f", "arguments": "{broken"}],
+            },
+            MESSAGE,
+        ]
+    },
+    {
+        "messages": [
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "[1]"}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+        ]
+    },
+    {
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "image", "data": "!!!", "media_type": "image/png"}],
+            }
+        ]
+    },
+    {
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "image", "data": _PNG, "media_type": "image/png"}],
+            }
+        ]
+    },
+    {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{_PNG}"}}
+                ],
+            }
+        ]
+    },
+    {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,%%"}}
+                ],
+            }
+        ]
+    },
+    {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "file", "data": "JVBERi0=", "media_type": "application/x-evil"}
+                ],
+            }
+        ]
+    },
+    {
+        "messages": [
+            {"role": "user", "content": [{"type": "reasoning", "text": "x", "signature": ""}]}
+        ]
+    },
+    {"stop": ["x"] * 20},
+    {"stop": ""},
+    {"top_p": 2},
+    {"seed": "x"},
+    {"reasoning_effort": "maximal"},
+    {"parallel_tool_calls": "yes"},
+    {"input": [{"type": "function_call_output", "call_id": "nope", "output": "x"}]},
+    {"input": [{"type": "reasoning", "encrypted_content": "llmrelay.v1.!!", "summary": []}]},
+    {"thinking": {"type": "enabled", "budget_tokens": 10**9}},
+    {"system": [{"type": "image"}]},
+]
 FIELDS = [
     "model",
     "messages",
@@ -101,6 +206,18 @@ FIELDS = [
     "n",
     "tools",
     "parts",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "stop",
+    "top_p",
+    "seed",
+    "reasoning_effort",
+    "input",
+    "instructions",
+    "system",
+    "thinking",
+    "text",
 ]
 # Never a configured provider's model: those would go upstream (see the report on 503s).
 MODELS = ["echo", "/echo", "echo/", "", " ", "ECHO/x", "acme/x", "../../x", "echo/" + "x" * 300]
@@ -115,6 +232,8 @@ PATHS = [
     "/CHAT",
     "/v1",
     "/v1/models/echo",
+    "/v1/models/echo/echo",
+    "/v1/models/%2e%2e",
     "/../chat",
     "/chat%2F",
     "/favicon.ico",
@@ -134,10 +253,26 @@ def mutated(draw: st.DrawFn, path: str) -> bytes:
     doc = json.loads(json.dumps(VALID.get(path, VALID["/chat"])))
     kind = draw(
         st.sampled_from(
-            ["valid", "drop", "retype", "unknown", "many", "long", "model", "message", "deep"]
+            [
+                "valid",
+                "drop",
+                "retype",
+                "unknown",
+                "many",
+                "long",
+                "model",
+                "message",
+                "deep",
+                "beyond",
+                "beyond",
+            ]
         )
     )
     event(f"mutation {kind}")
+    # The list of messages to change: the Responses API's ``input`` takes messages too.
+    turns = "messages" if "messages" in doc else "input"
+    if kind in ("many", "long", "message") and not isinstance(doc.get(turns), list):
+        doc[turns] = [dict(MESSAGE)]
     if kind == "drop" and doc:
         doc.pop(draw(st.sampled_from(sorted(doc))))
     elif kind == "retype":
@@ -145,21 +280,21 @@ def mutated(draw: st.DrawFn, path: str) -> bytes:
     elif kind == "unknown":
         doc[draw(TEXT)] = draw(JSON)
     elif kind == "many":
-        doc["messages"] = doc["messages"] * draw(st.integers(MAX_MESSAGES + 1, 60))
+        doc[turns] = doc[turns] * draw(st.integers(MAX_MESSAGES + 1, 60))
     elif kind == "long":
         text = draw(st.sampled_from("xé🦙 ")) * draw(st.integers(MAX_CONTENT + 1, 4000))
-        first = doc["messages"][0]
+        first = doc[turns][0]
         first["parts" if "parts" in first else "content"] = (
             [{"type": "text", "text": text}] if "parts" in first else text
         )
     elif kind == "model":
         doc["model"] = draw(st.sampled_from(MODELS) | TEXT)
     elif kind == "message":
-        doc["messages"][0][draw(st.sampled_from(["role", "content", "parts", "id", "x"]))] = draw(
-            JSON
-        )
+        doc[turns][0][draw(st.sampled_from(["role", "content", "parts", "id", "x"]))] = draw(JSON)
     elif kind == "deep":
         return _deep(draw(st.integers(1, 20_000)), draw(st.booleans()))
+    elif kind == "beyond":
+        doc.update(json.loads(json.dumps(draw(st.sampled_from(BEYOND)))))
     return json.dumps(doc, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
 
 
@@ -262,6 +397,7 @@ ROUTES = [("POST", path) for path in VALID] + [
     ("GET", "/v1/models"),
     ("GET", "/health"),
     ("OPTIONS", "/chat"),
+    ("GET", "/v1/models/echo/echo"),
 ]
 VALID_KEY = st.sampled_from(
     [{"authorization": f"Bearer {CANARY_CLIENT_KEY}"}, {"x-api-key": CANARY_CLIENT_KEY}]
@@ -312,7 +448,8 @@ def check_well_formed(sent: Sent, result: Mapping[str, Any], scan: LeakScanner) 
         assert headers["content-type"] == "application/json"
         error = json.loads(text)["error"]
         assert isinstance(error["message"], str)
-        assert error["code"] in CLIENT_ERRORS, error
+        code = error.get("code") or error.get("details", {}).get("error_code")  # Anthropic's
+        assert code in CLIENT_ERRORS, error
     if status == 401:
         assert headers["www-authenticate"].startswith("Bearer")
     if status == 200:
@@ -324,8 +461,13 @@ def check_complete(request: HttpRequest, content_type: str, text: str) -> None:
     assert text
     if not content_type.startswith("text/event-stream"):
         return
-    if request.path.rstrip("/") == "/chat":
+    path = request.path.rstrip("/")
+    if path == "/chat":
         assert read_json_events(text.encode())[-1][0] == "done"
+    elif path == "/v1/responses":
+        assert read_json_events(text.encode())[-1][0] == "response.completed"
+    elif path == "/v1/messages":
+        assert read_json_events(text.encode())[-1][0] == "message_stop"
     else:
         assert text.endswith("data: [DONE]\n\n")
 
@@ -366,6 +508,7 @@ def protected_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[StreamingHand
     monkeypatch.setenv("LLMRELAY_CORS_ORIGINS", ORIGIN)
     monkeypatch.setenv("LLMRELAY_MAX_CONTENT_CHARS", str(MAX_CONTENT))
     monkeypatch.setenv("LLMRELAY_MAX_MESSAGES", str(MAX_MESSAGES))
+    monkeypatch.setenv("LLMRELAY_MAX_IMAGE_BYTES", str(MAX_IMAGE))
     for provider in ("OPENAI", "ANTHROPIC", "HUGGINGFACE", "GROQ", "GEMINI", "COMPAT"):
         monkeypatch.setenv(f"LLMRELAY_{provider}_BASE_URL", "http://127.0.0.1:9/v1")
     get_settings.cache_clear()
@@ -403,3 +546,25 @@ def test_any_request_to_the_real_function_handler_gets_a_well_formed_answer(
 ) -> None:
     result = function.handler(sent.event(), Context())
     check_well_formed(sent, result, leak_scan)
+
+
+@pytest.mark.parametrize("path", ["/chat", "/v1/chat/completions"])
+@pytest.mark.parametrize("change", BEYOND, ids=[f"beyond-{n}" for n in range(len(BEYOND))])
+def test_each_near_miss_beyond_text_is_refused_naming_its_field(
+    protected_handler: StreamingHandler, path: str, change: dict[str, Any]
+) -> None:
+    """Every case of :data:`BEYOND` is a 400 before any upstream call, naming its field,
+    except a tool schema with a dangling ``$ref``, which the upstream judges."""
+    doc = {"model": "echo/echo", "messages": [MESSAGE], "stream": False, **change}
+    key = {"authorization": f"Bearer {CANARY_CLIENT_KEY}"}
+    sent = Sent("POST", path, key, json.dumps(doc).encode(), False)
+    result = protected_handler(sent.event(), Context())
+    text = answer_text(result)
+    if "$ref" in json.dumps(change) and path == "/v1/chat/completions":
+        assert result["statusCode"] == 200, text
+        return
+    assert result["statusCode"] == 400, text
+    error = json.loads(text)["error"]
+    assert error["code"] == "invalid_request"
+    field = error["message"].partition(":")[0]
+    assert field.split(".")[0] in {*doc, "messages", "body"}, error["message"]

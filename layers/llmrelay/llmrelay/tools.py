@@ -70,12 +70,26 @@ class ToolChoice(BaseModel):
 
 
 class ResponseFormat(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    """``{"type", "name"?, "schema"?, "strict"?}``; OpenAI's nesting of the last three in a
+    ``json_schema`` object is read as well, so neither shape is taken for the other."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     type: Literal["text", "json_object", "json_schema"]
     name: str = Field(default="response", pattern=_NAME_PATTERN)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _openai_nesting(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "json_schema" in data:
+            nested = data["json_schema"]
+            if not isinstance(nested, dict) or "schema" in data:
+                raise ValueError("json_schema: must be an object of name, schema and strict")
+            rest = {key: value for key, value in data.items() if key != "json_schema"}
+            return {**rest, **nested}
+        return data
 
     @model_validator(mode="after")
     def _schema_when_needed(self) -> ResponseFormat:
