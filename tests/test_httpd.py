@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from llmrelay.httpd import BodyTooLarge, Handler, Request, ResponseWriter, serve
+from llmrelay.httpd import BodyTooLarge, Handler, Limits, Request, ResponseWriter, serve
 
 
 @dataclass
@@ -73,8 +73,8 @@ Connect = Callable[[], AbstractAsyncContextManager[Client]]
 
 
 @asynccontextmanager
-async def running(handler: Handler) -> AsyncIterator[Connect]:
-    server = await serve(handler)
+async def running(handler: Handler, limits: Limits | None = None) -> AsyncIterator[Connect]:
+    server = await serve(handler, limits=limits)
     port = server.sockets[0].getsockname()[1]
     clients: list[asyncio.StreamWriter] = []
 
@@ -90,6 +90,9 @@ async def running(handler: Handler) -> AsyncIterator[Connect]:
         for writer in clients:
             writer.close()
         server.close()
+
+
+CHUNKED = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
 def request(path: str = "/", body: bytes = b"", *, extra: str = "") -> bytes:
@@ -154,11 +157,12 @@ async def test_the_server_closes_when_the_client_asks(version: str, connection: 
         assert await client.closed()
 
 
-async def test_http10_keep_alive_keeps_the_connection() -> None:
+async def test_an_http10_client_is_answered_and_the_connection_closes() -> None:
+    # h11 keeps no HTTP/1.0 connection alive, "Connection: keep-alive" or not.
     async with running(ignore_body) as connect, connect() as client:
-        for _ in range(2):
-            await client.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-            assert (await client.response())[0] == 204
+        await client.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        assert (await client.response())[0] == 204
+        assert await client.closed()
 
 
 async def test_a_chunked_request_arrives_chunk_by_chunk_with_its_trailers() -> None:
@@ -171,7 +175,9 @@ async def test_a_chunked_request_arrives_chunk_by_chunk_with_its_trailers() -> N
 
     body = b"5\r\nhello\r\n6;name=ext\r\n world\r\nA\r\n\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9!!\r\n0\r\n"
     trailers = b"X-Checksum: abc123\r\nLambda-Runtime-Function-Error-Type: Runtime.X\r\n\r\n"
-    head = b"POST /r HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+    head = (
+        b"POST /r HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+    )
     async with running(handle) as connect, connect() as client:
         await client.send(head + body + trailers)
         assert (await client.response())[0] == 200
@@ -187,9 +193,7 @@ async def test_a_chunked_request_arrives_chunk_by_chunk_with_its_trailers() -> N
 async def test_read_body_joins_a_chunked_body() -> None:
     seen = Seen()
     async with running(echo_handler(seen)) as connect, connect() as client:
-        await client.send(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-        )
+        await client.send(CHUNKED + b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
         assert await client.response() == (200, b"got:abcde")
 
 
@@ -205,7 +209,7 @@ async def test_a_streamed_response_reaches_the_client_before_it_ends() -> None:
         await response.end({"X-Status": "done"})
 
     async with running(handle) as connect, connect() as client:
-        await client.send(b"GET /stream HTTP/1.1\r\n\r\n")
+        await client.send(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
         status, headers = await client.head()
         assert (status, headers["transfer-encoding"]) == (200, "chunked")
         assert await client.chunk() == b"data: one\n\n"
@@ -222,7 +226,7 @@ async def test_the_first_body_bytes_can_go_out_with_the_head() -> None:
         await response.end()
 
     async with running(handle) as connect, connect() as client:
-        await client.send(b"GET / HTTP/1.1\r\n\r\n")
+        await client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         status, headers = await client.head()
         assert (status, headers["transfer-encoding"]) == (200, "chunked")
         assert [await client.chunk() for _ in range(3)] == [b"one", b"two", b""]
@@ -235,7 +239,7 @@ async def test_abort_cuts_the_connection_mid_response() -> None:
         response.abort()
 
     async with running(handle) as connect, connect() as client:
-        await client.send(b"GET / HTTP/1.1\r\n\r\n")
+        await client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         await client.head()
         assert await client.chunk() == b"partial"
         assert await client.closed()  # no terminating zero-size chunk
@@ -247,7 +251,7 @@ async def test_a_handler_that_forgets_to_finish_is_cut_not_left_hanging() -> Non
         await response.write(b"half")
 
     async with running(handle) as connect, connect() as client:
-        await client.send(b"GET / HTTP/1.1\r\n\r\n")
+        await client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         await client.head()
         assert await client.chunk() == b"half"
         assert await client.closed()
@@ -258,14 +262,47 @@ async def test_a_handler_that_forgets_to_finish_is_cut_not_left_hanging() -> Non
     [
         pytest.param(b"GARBAGE\r\n\r\n", id="one-word"),
         pytest.param(b"GET /\r\n\r\n", id="no-version"),
-        pytest.param(b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", id="head-too-large"),
+        pytest.param(b"     \r\n\r\n", id="spaces"),
+        pytest.param(b"GET /a\x1b[2J HTTP/1.1\r\nHost: t\r\n\r\n", id="control-in-target"),
+        pytest.param(b"GET / HTTP/1.1\r\n\r\n", id="http11-without-host"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", id="nul-in-header"),
+        pytest.param(request("/", b"hello", extra="Content-Length: 6\r\n"), id="two-lengths"),
+        pytest.param(
+            request("/", b"0\r\n\r\n", extra="Transfer-Encoding: chunked\r\n"),
+            id="length-and-chunked",
+        ),
     ],
 )
 async def test_a_bad_request_head_gets_400_and_the_connection_closes(head: bytes) -> None:
     seen = Seen()
     async with running(echo_handler(seen)) as connect, connect() as client:
-        await client.send(head)
+        await client.send(head + request("/smuggled"))
         assert (await client.response())[0] == 400
+        assert await client.closed()
+    assert seen.paths == []
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431, id="431"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n", 501, id="xchunked"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            501,
+            id="gzip-chunked",
+        ),
+    ],
+)
+async def test_a_head_the_server_cannot_take_gets_its_status(head: bytes, status: int) -> None:
+    seen = Seen()
+    async with running(echo_handler(seen)) as connect, connect() as client:
+        await client.send(head)
+        assert (await client.response())[0] == status
         assert await client.closed()
     assert seen.paths == []
 
@@ -309,8 +346,7 @@ async def test_a_handler_can_answer_413_for_a_body_over_the_limit() -> None:
     [
         pytest.param(request("/", b"x" * 11), id="declared-length"),
         pytest.param(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"6\r\nxxxxxx\r\n6\r\nxxxxxx\r\n0\r\n\r\n",
+            CHUNKED + b"6\r\nxxxxxx\r\n6\r\nxxxxxx\r\n0\r\n\r\n",
             id="chunked-over-limit",
         ),
     ],
@@ -328,20 +364,34 @@ async def test_an_uncaught_body_too_large_is_413_and_closes_the_connection(data:
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(b"POST / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", id="length-not-a-number"),
-        pytest.param(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", id="length-negative"),
-        pytest.param(b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", id="length-signed"),
         pytest.param(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: ten\r\n\r\n", id="length-not-a-number"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", id="length-negative"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc", id="length-signed"
+        ),
+        pytest.param(
+            CHUNKED + b"zz\r\nab\r\n0\r\n\r\n",
             id="chunk-size-not-hex",
         ),
         pytest.param(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nab\r\n0\r\n\r\n",
+            CHUNKED + b"0x2\r\nab\r\n0\r\n\r\n",
             id="chunk-size-with-prefix",
         ),
         pytest.param(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd\r\n0\r\n\r\n",
+            CHUNKED + b"2\r\nabcd\r\n0\r\n\r\n",
             id="chunk-longer-than-its-size",
+        ),
+        pytest.param(
+            CHUNKED + b"1;" + b"x" * 70_000,
+            id="chunk-size-line-too-long",
+        ),
+        pytest.param(
+            CHUNKED + b"0\r\nX: " + b"x" * 70_000,
+            id="trailer-too-long",
         ),
     ],
 )
@@ -349,13 +399,15 @@ async def test_a_malformed_body_gets_400_and_the_connection_closes(data: bytes) 
     seen = Seen()
     async with running(echo_handler(seen)) as connect, connect() as client:
         await client.send(data)
-        assert await client.response() == (400, b"malformed request body")
+        status, body = await client.response()
+        assert status == 400
+        assert b"bytearray" not in body  # h11's words, not the client's bytes echoed
         assert await client.closed()
     assert seen.bodies == []
 
 
 async def test_a_client_that_leaves_mid_body_is_no_error() -> None:
-    partial = b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part"
+    partial = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly part"
     seen = await leave_then_reconnect(partial, b"whole", (200, b"got:whole"))
     assert seen.bodies == [b"whole"]
 
@@ -380,7 +432,7 @@ async def test_write_raw_sends_bytes_exactly_as_given() -> None:
         response.abort()
 
     async with running(handle) as connect, connect() as client:
-        await client.send(b"GET / HTTP/1.1\r\n\r\n")
+        await client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         await client.head()
         assert await client.reader.read() == b"zz\r\nnot a chunk"
 
@@ -391,7 +443,7 @@ async def test_a_body_read_part_way_ends_the_connection() -> None:
             break
         await response.send(200)
 
-    chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n"
+    chunked = CHUNKED + b"1\r\na\r\n1\r\nb\r\n0\r\n\r\n"
     async with running(handle) as connect, connect() as client:
         await client.send(chunked + request("/next"))
         assert (await client.response())[0] == 200
@@ -428,5 +480,5 @@ async def test_a_handler_failing_mid_stream_cuts_the_response() -> None:
 
 
 async def test_request_splits_path_and_query() -> None:
-    req = Request("GET", "/v1/models?limit=5&x=y", {}, asyncio.StreamReader())
+    req = Request("GET", "/v1/models?limit=5&x=y", {})
     assert (req.path, req.query) == ("/v1/models", "limit=5&x=y")

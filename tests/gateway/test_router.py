@@ -63,8 +63,8 @@ async def test_method_and_path_choose_the_handler_or_a_json_error(
 
 
 ALLOW = [
-    pytest.param("/chat", "GET, POST", id="chat"),
-    pytest.param("/health", "GET", id="health"),
+    pytest.param("/chat", "GET, HEAD, POST", id="chat"),
+    pytest.param("/health", "GET, HEAD", id="health"),
 ]
 
 
@@ -72,6 +72,29 @@ ALLOW = [
 async def test_a_wrong_method_is_answered_with_the_allowed_ones(path: str, allow: str) -> None:
     response = await ROUTER(HttpRequest("PUT", path), Context())
     assert (response.status, response.headers["allow"]) == (405, allow)
+
+
+async def test_head_is_served_where_get_is_without_the_body() -> None:
+    response = await ROUTER(HttpRequest("HEAD", "/health"), Context())
+    assert (response.status, response.headers["content-type"], response.body) == (
+        200,
+        "text/plain",
+        b"",
+    )
+
+
+async def test_head_where_no_get_is_a_405() -> None:
+    router = Router([Route("POST", "/only-post", ok)])
+    response = await router(HttpRequest("HEAD", "/only-post"), Context())
+    assert (response.status, response.headers["allow"]) == (405, "POST")
+
+
+async def test_the_app_answers_head_of_the_page_as_the_page() -> None:
+    app = build_app()
+    page = await app(HttpRequest("GET", "/"), Context())
+    head = await app(HttpRequest("HEAD", "/"), Context())
+    assert (head.status, head.body) == (200, b"")
+    assert head.headers == page.headers
 
 
 async def test_a_long_unknown_path_is_not_echoed_whole() -> None:

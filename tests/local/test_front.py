@@ -135,13 +135,10 @@ async def _relay_scripted(tmp_path: Path, gap_s: float) -> list[tuple[float, byt
         timeout_s=5.0,
     )
     pool = WorkerPool(spec, concurrency=1)
-    request_body = asyncio.StreamReader()
-    request_body.feed_eof()
     wire = _Wire()
     try:
         await FunctionUrl(pool, 0)(
-            Request("GET", "/", {}, request_body),
-            ResponseWriter(cast(asyncio.StreamWriter, wire)),
+            Request("GET", "/", {}), ResponseWriter.detached(cast(asyncio.StreamWriter, wire))
         )
     finally:
         await pool.close()
@@ -389,6 +386,7 @@ async def test_the_timeout_is_enforced_and_the_worker_replaced(
     assert hang.json()["error"] == {
         "code": "function_timeout",
         "message": "Task timed out after 1.00 seconds",
+        "retryable": True,
     }
     assert 0.9 < elapsed < 3
     timed_out = worker_of(hang.headers)[0]

@@ -93,7 +93,7 @@ class FakeRuntimeApi:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, connection)
         self.in_flight: str | None = None
         self.cut_after: bytes | None = None  # cut the connection once this has arrived
-        self._connections: list[asyncio.StreamReader] = []  # kept, so identities stay unique
+        self._connections: list[object] = []  # kept, so identities stay unique
         self._progress = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._thread: ServerThread | None = None
@@ -225,10 +225,10 @@ class FakeRuntimeApi:
 
     def _connection(self, request: httpd.Request) -> int:
         """A number for the connection a request came on (1, 2, ... in order of arrival)."""
-        for number, reader in enumerate(self._connections, 1):
-            if reader is request.reader:
+        for number, connection in enumerate(self._connections, 1):
+            if connection is request.connection:
                 return number
-        self._connections.append(request.reader)
+        self._connections.append(request.connection)
         return len(self._connections)
 
     async def _record(self, request: httpd.Request, exchange: Exchange) -> bool:

@@ -379,7 +379,8 @@ async def test_the_fake_rejects_what_lambda_would(
     host, port = fake.address.split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     target = f"/2018-06-01/runtime/invocation/{request_id}/response"
-    writer.write(framing.request_head("POST", target, headers.items()) + body)
+    head = framing.request_head("POST", target, [("Host", "rapi"), *headers.items()])
+    writer.write(head + body)
     assert (await reader.readline()).startswith(b"HTTP/1.1 400")
     writer.close()
     [problem] = fake.violations

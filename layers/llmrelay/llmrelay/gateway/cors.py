@@ -58,6 +58,17 @@ class CorsPolicy:
     def any_origin(self) -> bool:
         return self.origins == ("*",)
 
+    def response_headers(self, origin: str) -> dict[str, str]:
+        """The CORS headers of an answer (not a preflight's) to a request from ``origin``."""
+        headers: dict[str, str] = {}
+        allowed = self.allow_origin(origin)
+        if allowed is not None:
+            headers["access-control-allow-origin"] = allowed
+            headers["access-control-expose-headers"] = _EXPOSE
+        if not self.any_origin:
+            headers["vary"] = "origin"
+        return headers
+
     def allow_origin(self, origin: str) -> str | None:
         """The ``Access-Control-Allow-Origin`` value for ``origin``, or ``None``."""
         if self.any_origin:
@@ -95,12 +106,10 @@ class Cors:
             return self._preflight(allowed)
         response = await self._app(request, context)
         headers = {k.lower(): v for k, v in response.headers.items()}
-        if allowed is not None:
-            headers["access-control-allow-origin"] = allowed
-            headers["access-control-expose-headers"] = _EXPOSE
-        if not self._policy.any_origin:
-            headers["vary"] = _vary(headers)
-        return replace(response, headers=headers)
+        cors = self._policy.response_headers(origin)
+        if "vary" in cors:
+            cors["vary"] = _vary(headers)
+        return replace(response, headers={**headers, **cors})
 
     def _preflight(self, allowed: str | None) -> HttpResponse:
         vary = {} if self._policy.any_origin else {"vary": "origin"}

@@ -5,7 +5,9 @@ An unknown path answers 404 ``not_found``; a known path with another method answ
 is ``/chat``); a route whose path ends in ``/*`` takes every path under it (the handler
 reads the rest, e.g. a model id with slashes in ``/v1/models/openai/gpt-4o``); a segment
 written ``{name}`` matches any one non-empty segment, which the handler reads from
-``request.path_params["name"]`` (fixed paths win over both kinds of pattern). Whatever a
+``request.path_params["name"]`` (fixed paths win over both kinds of pattern). ``HEAD`` is
+served wherever ``GET`` is, without the body (so ``HEAD /``, which the auth layer lets
+through with ``GET /``, answers as the page does). Whatever a
 handler raises becomes a JSON error, never a traceback: an
 :class:`~llmrelay.errors.LLMRelayError` with its own status, anything else as a generic
 500 ``internal_error`` (logged, redacted).
@@ -119,7 +121,8 @@ class Router:
         if found is None:
             raise NotFound(f"no route for {path[:200]!r}")
         methods, params = found
-        handler = methods.get(method.upper())
+        method = method.upper()
+        handler = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
         if handler is None:
             allowed = ", ".join(sorted(methods))
             raise MethodNotAllowed(f"{method[:20]} is not allowed here; use {allowed}")
@@ -130,7 +133,8 @@ class Router:
         return self.resolve(method, path)[0]
 
     def allowed(self, path: str) -> str:
-        return ", ".join(sorted(self._methods(path) or {}))
+        methods = set(self._methods(path) or {})
+        return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
 
     def error(
         self, path: str, error: LLMRelayError, headers: Mapping[str, str] | None = None
@@ -152,7 +156,7 @@ class Router:
         if params:
             request = replace(request, path_params=params)
         try:
-            return await handler(request, context)
+            response = await handler(request, context)
         except LLMRelayError as error:
             return self.error(request.path, error)
         except Exception as exc:
@@ -160,3 +164,6 @@ class Router:
             log_exception("unhandled error in a route", exc, request_id=request_id)
             internal = LLMRelayError(f"internal error (request {request_id})")
             return self.error(request.path, internal)
+        if request.method.upper() == "HEAD" and isinstance(response.body, bytes):
+            return replace(response, body=b"")
+        return response

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from llmrelay.httpd import serve
-from llmrelay.local.front import FunctionUrl
+from llmrelay.httpd import Limits, serve
+from llmrelay.local.front import FRONT_LIMITS, FunctionUrl
 from llmrelay.local.function import LocalFunction
 from llmrelay.local.pool import WorkerPool
 
@@ -31,6 +31,7 @@ class DevOptions:
     queue_timeout_s: float = 10.0
     # Cold starts restore a worker initialised ahead of time (SnapStart's, see WorkerPool).
     snap_start: bool = False
+    limits: Limits = FRONT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ async def running_gateway(function: LocalFunction, options: DevOptions) -> Async
     spare = asyncio.ensure_future(pool.prepare())  # the first snapshot, in the background
     spare.add_done_callback(_report_snapshot)
     front = FunctionUrl(pool, options.port)
-    server = await serve(front, _HOST, options.port)
+    server = await serve(front, _HOST, options.port, limits=options.limits, errors=front.refusal)
     front.port = int(server.sockets[0].getsockname()[1])
     try:
         yield Gateway(f"http://{_HOST}:{front.port}", front.port, pool)

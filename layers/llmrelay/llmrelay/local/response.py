@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ __all__ = [
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
 _DELIMITER = b"\0" * 8
 _MAX_PRELUDE = 64 * 1024
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no CR, LF, NUL or other controls
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,16 @@ def _head(document: Any) -> ResponseHead:
     status = document.get("statusCode", 200)
     headers = document.get("headers") or {}
     cookies = document.get("cookies") or []
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
         raise InvalidResponse(f"invalid statusCode {status!r}")
     if not isinstance(headers, dict) or not isinstance(cookies, list):
         raise InvalidResponse("headers must be an object and cookies a list")
     pairs = tuple((str(k), _header_value(v)) for k, v in headers.items())
-    return ResponseHead(status, pairs, tuple(str(c) for c in cookies))
+    cookie_values = tuple(str(c) for c in cookies)
+    for name, value in (*pairs, *(("set-cookie", c) for c in cookie_values)):
+        if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
+            raise InvalidResponse(f"header {name[:40]!r} cannot travel in HTTP/1.1")
+    return ResponseHead(status, pairs, cookie_values)
 
 
 def _header_value(value: Any) -> str:

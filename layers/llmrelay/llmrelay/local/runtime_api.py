@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Literal
 
-from llmrelay.httpd import Request, ResponseWriter, serve
+from llmrelay.httpd import HttpError, Limits, Request, ResponseWriter, serve
 from llmrelay.local.invocation import (
     FunctionError,
     Invocation,
@@ -39,6 +39,11 @@ _PREFIX = "/2018-06-01/runtime/"
 _BUFFERED_LIMIT = 6 * 1024 * 1024
 _STREAMED_LIMIT = 200 * 1024 * 1024
 _MODE = "lambda-runtime-function-response-mode"
+# The runtime is the one client: its connection idles between invocations, and a response
+# streams for as long as the function runs, in as many chunks as it writes.
+_LIMITS = Limits(
+    idle_timeout_s=None, body_timeout_s=None, body_idle_timeout_s=None, max_chunks=None
+)
 State = Literal["init", "snapshot", "restored", "idle", "invoking", "failed"]
 _Route = Callable[[Request, ResponseWriter], Awaitable[None]]
 
@@ -86,7 +91,7 @@ class RuntimeApi:
     async def start(self) -> str:
         self._settled = asyncio.get_running_loop().create_future()
         self._snapshotted = asyncio.get_running_loop().create_future()
-        self._server = await serve(self._handle)
+        self._server = await serve(self._handle, limits=_LIMITS)
         return self.address
 
     def close(self) -> None:
@@ -162,7 +167,7 @@ class RuntimeApi:
             self._calls.add(task)
         try:
             await self._route(request, response)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except ConnectionError:
             response.abort()
         except Exception:
             _log.exception("runtime API: %s %s failed", request.method, request.path)
@@ -291,7 +296,7 @@ class RuntimeApi:
                     await invocation.push(ResponseEnded(error))
                     return False
                 await invocation.push(chunk)
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        except (ConnectionError, HttpError):
             error = FunctionError("Runtime.TruncatedResponse", "the response stream was cut")
             await invocation.push(ResponseEnded(error))
             raise ConnectionError("truncated response") from None
