@@ -199,7 +199,11 @@ async def test_errors_take_the_shape_of_the_longest_matching_prefix() -> None:
     missing = await SHAPED(HttpRequest("GET", "/api/none"), Context())
     assert (missing.status, missing.body) == (404, b"not_found")
     wrong = await SHAPED(HttpRequest("POST", "/api/throttled"), Context())
-    assert (wrong.status, wrong.headers["allow"], wrong.body) == (405, "GET", b"method_not_allowed")
+    assert (wrong.status, wrong.headers["allow"], wrong.body) == (
+        405,
+        "GET, HEAD",
+        b"method_not_allowed",
+    )
     broken_ = await SHAPED(HttpRequest("GET", "/api/deep/broken"), Context(aws_request_id="r1"))
     assert broken_.headers["x-shape"] == "plain"
     assert broken_.body == b"internal error (request r1)"
