@@ -16,9 +16,9 @@ from typing import cast
 import httpx
 import pytest
 
-from llmrelay.httpd import Request, ResponseWriter
+from llmrelay.httpd import Limits, Request, ResponseWriter
 from llmrelay.local.dev import DevOptions, Gateway, running_gateway
-from llmrelay.local.front import FunctionUrl
+from llmrelay.local.front import FRONT_LIMITS, FunctionUrl
 from llmrelay.local.function import local_function
 from llmrelay.local.pool import WorkerPool
 from llmrelay.local.workers import WorkerSpec
@@ -100,12 +100,15 @@ async def gateway(
     queue_timeout_s: float = 5.0,
     function: str | None = None,
     secrets_file: Path | None = None,
+    limits: Limits = FRONT_LIMITS,
 ) -> AsyncIterator[Gateway]:
     environ = clean_environment(env)
     with local_function(
         template, function=function, secrets_file=secrets_file, environ=environ
     ) as fn:
-        options = DevOptions(port=0, concurrency=concurrency, queue_timeout_s=queue_timeout_s)
+        options = DevOptions(
+            port=0, concurrency=concurrency, queue_timeout_s=queue_timeout_s, limits=limits
+        )
         async with running_gateway(fn, options) as running:
             yield running
 

@@ -90,7 +90,8 @@ class ResponseWriter:
     """Writes one response: :meth:`send` whole, or :meth:`start` / :meth:`write` /
     :meth:`end` as it is produced (each write is flushed at once). h11 picks the framing:
     chunked for HTTP/1.1, until-close for HTTP/1.0, none at all for HEAD, 1xx, 204 and 304,
-    whose bodies (and trailers) are dropped here. :attr:`status` is the status sent."""
+    whose bodies (and trailers) are dropped here. :attr:`status` is the status sent (``None``
+    until a head has gone out whole)."""
 
     def __init__(self, wire: Wire, method: str = "GET") -> None:
         self.wire = wire
@@ -128,7 +129,6 @@ class ResponseWriter:
         version = self.wire.h11.their_http_version or b"1.0"
         self._trailers = length is None and not self._bodiless and version >= b"1.1"
         self.started = True
-        self.status = status
         return h11.Response(status_code=status, headers=pairs, reason=_reason(status))
 
     def _data(self, data: bytes) -> list[h11.Event]:
@@ -140,6 +140,7 @@ class ResponseWriter:
         """Send the head; with ``first``, the body's first bytes in the same write (one
         system call, one wake-up of the reader)."""
         await self.wire.send(self._response(status, headers, None), *self._data(first))
+        self.status = status
 
     async def write(self, data: bytes) -> None:
         if events := self._data(data):
@@ -156,6 +157,7 @@ class ResponseWriter:
         head = self._response(status, headers, len(body))
         self.finished = True
         await self.wire.send(head, *self._data(body), h11.EndOfMessage())
+        self.status = status
 
     async def write_raw(self, data: bytes) -> None:
         """Bytes exactly as given, past h11 (fakes use it to send malformed framing); the
