@@ -248,7 +248,7 @@ async def test_path_parameters_match_one_segment_each(
     if body is not None:
         assert response.body == body
     if status == 405:
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD"
 
 
 def test_two_routes_for_one_pattern_and_method_are_refused() -> None:
