@@ -238,10 +238,16 @@ def test_a_broken_limit_setting_is_a_server_error_not_the_clients(env: pytest.Mo
 
 
 def test_openais_nested_json_schema_is_read_not_taken_for_the_schema() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
-    nested = {"type": "json_schema", "json_schema": {"name": "A", "schema": schema, "strict": True}}
-    flat = {"type": "json_schema", "name": "A", "schema": schema, "strict": True}
-    for response_format in (nested, flat):
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": ["a"],
+    }
+    inner: dict[str, Any] = {"name": "A", "schema": schema, "strict": True}
+    nested: dict[str, Any] = {"type": "json_schema", "json_schema": inner}
+    flat: dict[str, Any] = {"type": "json_schema", **inner}
+    formats: list[dict[str, Any]] = [nested, flat]
+    for response_format in formats:
         chat = ChatRequest.parse(
             {"messages": [{"role": "user", "content": "hi"}], "response_format": response_format}
         )
