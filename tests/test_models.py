@@ -253,10 +253,8 @@ def test_openais_nested_json_schema_is_read_not_taken_for_the_schema() -> None:
         )
         assert chat.response_format is not None
         assert (chat.response_format.name, chat.response_format.json_schema) == ("A", schema)
+    both: dict[str, Any] = {**nested, "schema": schema}
     with pytest.raises(InvalidRequest, match="response_format"):
         ChatRequest.parse(
-            {
-                "messages": [{"role": "user", "content": "hi"}],
-                "response_format": {**nested, "schema": schema},
-            }
+            {"messages": [{"role": "user", "content": "hi"}], "response_format": both}
         )
