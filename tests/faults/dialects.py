@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tests.faults.anthropic_reader import PING_EVENT, read_messages, read_messages_stream
 from tests.protocols.sse_reader import read_json_events, read_sse
 
 from llmrelay.http import HttpResponse
@@ -58,10 +59,11 @@ class Dialect:
     streamed: bool
     body: Callable[[str], dict[str, Any]]
     read: Reader
+    ping: bytes = PING  # what a keep-alive looks like in this dialect
 
     def observe(self, response: HttpResponse, raw: bytes) -> Observed:
         """The outcome, checked against the dialect's shape."""
-        return replace(self.read(response, raw), pings=PING in raw)
+        return replace(self.read(response, raw), pings=self.ping in raw)
 
 
 def _content_type(response: HttpResponse) -> str:
@@ -316,6 +318,17 @@ def _read_responses_batch(response: HttpResponse, raw: bytes) -> Observed:
     return Observed(200, text, models=(document["model"],))
 
 
+# -- Anthropic Messages (see .anthropic_reader) ------------------------------------------
+
+
+def _read_anthropic_stream(response: HttpResponse, raw: bytes) -> Observed:
+    return Observed(**read_messages_stream(response, raw))
+
+
+def _read_anthropic(response: HttpResponse, raw: bytes) -> Observed:
+    return Observed(**read_messages(response, raw))
+
+
 # -- bodies ----------------------------------------------------------------------------
 
 
@@ -350,6 +363,15 @@ def _responses_batch(model: str) -> dict[str, Any]:
     return {"model": model, "input": PROMPT}
 
 
+def _anthropic(model: str) -> dict[str, Any]:
+    """What ``anthropic``'s ``messages.stream(...)`` sends (``max_tokens`` is required)."""
+    return {"model": model, "max_tokens": 256, "messages": _messages(), "stream": True}
+
+
+def _anthropic_batch(model: str) -> dict[str, Any]:
+    return {"model": model, "max_tokens": 256, "messages": _messages()}
+
+
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("native", "/chat", True, _native, _read_native_stream),
     Dialect("batch", "/chat", False, _native_batch, _read_native_batch),
@@ -359,4 +381,6 @@ DIALECTS: tuple[Dialect, ...] = (
     Dialect("vercel", "/api/chat", True, _use_chat, _read_vercel),
     Dialect("responses", "/v1/responses", True, _responses, _read_responses_stream),
     Dialect("responses_batch", "/v1/responses", False, _responses_batch, _read_responses_batch),
+    Dialect("anthropic", "/v1/messages", True, _anthropic, _read_anthropic_stream, ping=PING_EVENT),
+    Dialect("anthropic_batch", "/v1/messages", False, _anthropic_batch, _read_anthropic),
 )
