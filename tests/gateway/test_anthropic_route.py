@@ -232,17 +232,20 @@ async def test_a_refused_parameter_is_named_as_the_client_sent_it() -> None:
     assert caught.value.api_message.startswith("top_k:")
 
 
-async def test_a_provider_that_cannot_think_refuses_thinking_by_that_name() -> None:
+async def test_a_provider_refusal_names_the_parameter_as_the_client_sent_it() -> None:
     async with sdk(build_app()) as client:
         with pytest.raises(anthropic.BadRequestError) as caught:
             await client.messages.create(
-                model="anthropic/claude-x",
-                max_tokens=2048,
+                model="bedrock/anthropic.claude-x",
+                max_tokens=100,
                 messages=HELLO,
-                thinking={"type": "enabled", "budget_tokens": 1024},
+                tools=[WEATHER],
+                tool_choice={"type": "auto", "disable_parallel_tool_use": True},
             )
     assert caught.value.error_code == "unsupported_parameter"
-    assert caught.value.api_message == "thinking: not supported by provider 'anthropic'"
+    assert caught.value.api_message == (
+        "tool_choice.disable_parallel_tool_use: not supported by provider 'bedrock'"
+    )
 
 
 async def final_of(client: AsyncAnthropic) -> anthropic.types.Message:

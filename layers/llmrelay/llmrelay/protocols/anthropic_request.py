@@ -92,6 +92,7 @@ _RENAMED: Final = (
     (re.compile(r"^stop\b|(?<=; )stop\b"), "stop_sequences"),
     (re.compile(r"^user\b|(?<=; )user\b"), "metadata.user_id"),
     (re.compile(r"\breasoning_effort\b"), "thinking"),
+    (re.compile(r"\bparallel_tool_calls\b"), "tool_choice.disable_parallel_tool_use"),
     (re.compile(r"\bresponse_format\b"), "output_config.format"),
 )
 
