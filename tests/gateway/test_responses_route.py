@@ -239,6 +239,7 @@ async def test_usage_details_come_out_in_the_responses_names() -> None:
     app, _ = scripted_app(TextDelta("ok"), Finish("stop", usage))
     async with sdk(app) as client:
         response = await client.responses.create(model="echo/echo", input="hi")
+    assert response.output_text == "ok"  # bare text deltas, which name no block
     assert response.usage is not None
     assert response.usage.input_tokens == 120
     assert response.usage.input_tokens_details.cached_tokens == 100

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from llmrelay.errors import LLMRelayError
-from llmrelay.events import Block, Failure, Finish, Usage
+from llmrelay.events import Block, Failure, Finish, TextBlock, Usage
 from llmrelay.protocols.base import Heartbeat, StreamItem, StreamMeta, json_text
 from llmrelay.protocols.openai import error_object
 from llmrelay.protocols.responses_items import item_id, output_item
@@ -137,7 +137,10 @@ def response_object(
 def encode_response(
     info: ResponseInfo, text: str, finish: Finish, blocks: Sequence[Block] = ()
 ) -> bytes:
-    """The batch answer: the whole ``Response`` document."""
+    """The batch answer: the whole ``Response`` document. ``text`` stands as a text block
+    when ``blocks`` hold none (a stream of bare text deltas, which name no block)."""
+    if text and not any(isinstance(block, TextBlock) for block in blocks):
+        blocks = [*blocks, TextBlock(text)]
     output = [output_item(item_id(info.meta.id, b.kind, n), b) for n, b in enumerate(blocks)]
     return json_text(response_object(info, output, finish)).encode("utf-8", "replace")
 
