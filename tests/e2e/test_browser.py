@@ -218,3 +218,54 @@ def test_in_a_long_chat_stop_and_the_composer_stay_in_view_while_an_answer_strea
     )
     stop.click()  # reachable where it is, without scrolling
     page.get_by_role("status").filter(has_text="Stopped").wait_for(timeout=5_000)
+
+
+def test_the_echo_demo_shows_reasoning_folding_away_and_a_tool_call_forming(page: Page) -> None:
+    page.evaluate(
+        """() => {
+          window.reasoningOpenWhileThinking = null;
+          new MutationObserver(() => {
+            const shown = document.querySelector(".msg.assistant .reasoning");
+            const thought = shown && shown.querySelector(".thought").textContent;
+            if (thought && window.reasoningOpenWhileThinking === null) {
+              window.reasoningOpenWhileThinking = shown.open;
+            }
+          }).observe(document.getElementById("log"),
+            { subtree: true, childList: true, characterData: true });
+        }"""
+    )
+    _send(page, "/demo the weather in Zürich")
+    page.get_by_role("status").filter(has_text="Answer complete").wait_for(timeout=15_000)
+    assert page.evaluate("window.reasoningOpenWhileThinking") is True  # open as it streams
+    reasoning = page.locator(".msg.assistant .reasoning").last
+    assert reasoning.evaluate("(details) => details.open") is False  # folded once answered
+    assert (reasoning.locator("summary").text_content() or "").startswith("Reasoning (")
+    assert reasoning.locator(".thought").text_content()
+    tool = page.locator(".msg.assistant .tool").last
+    assert tool.is_visible()
+    assert "Tool call: echo" in (tool.locator(".tool-name").text_content() or "")
+    arguments = tool.locator(".args").text_content() or ""
+    assert '"text": "the weather in Zürich"' in arguments  # pretty-printed when whole
+    assert (_answers(page).last.text_content() or "").strip() == "the weather in Zürich"
+    assert "finish: tool_calls" in (page.locator(".msg.assistant .meta").last.text_content() or "")
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201fd2d2d8e0000000049454e44ae426082"
+)
+
+
+def test_an_attached_image_is_shown_and_sent_with_the_question(page: Page, tmp_path: Path) -> None:
+    image = tmp_path / "dot.png"
+    image.write_bytes(PNG_1PX)
+    page.get_by_label("Image").set_input_files(str(image))
+    assert page.get_by_text("Attached: dot.png").is_visible()
+    _send(page, "what is in this picture")
+    page.get_by_role("status").filter(has_text="Answer complete").wait_for(timeout=10_000)
+    shown = page.locator(".msg.user img.attached").last
+    assert shown.get_attribute("alt") == "Attached image dot.png"
+    assert (shown.get_attribute("src") or "").startswith("data:image/png;base64,")
+    # echo answers an image part with "[image]": the part reached the provider.
+    assert "[image]" in (_answers(page).last.text_content() or "")
+    assert page.get_by_text("Attached: dot.png").count() == 0  # the control is cleared

@@ -58,4 +58,4 @@ def test_a_page_without_inline_code_allows_none() -> None:
 async def test_only_get_is_allowed_on_the_page() -> None:
     response, _ = await call(build_app(), "POST", "/")
     assert response.status == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"  # HEAD is served wherever GET is
