@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         if _fresh(args.stamp, args.inputs):
             _say(f"llmrelay: {venv} is ready")
             return 0
-        _say(f"llmrelay: setting up {venv} (a first run takes about two minutes)")
+        _say(f"llmrelay: setting up {venv} (the first time: one to four minutes, mostly pip)")
         started = time.monotonic()
         steps = _steps(args.python, venv, install)
         for number, (label, command) in enumerate(steps, 1):
