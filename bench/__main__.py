@@ -56,6 +56,7 @@ def _environment(ready: dict[str, str]) -> dict[str, str]:
         "OPENAI_BASE_URL": ready["openai"] + "/v1",  # the FastAPI relay's
         "LLMRELAY_SECRET_ID": SECRET_ID,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": ready["moto"],
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": ready["bedrock"],
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_REGION": REGION,

@@ -29,6 +29,7 @@ MODELS = {
     "openai": "openai/gpt-4o-mini",
     "anthropic": "anthropic/claude-sonnet-4-5",
     "huggingface": "huggingface/meta-llama/Llama-3.1-8B-Instruct",
+    "bedrock": "bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0",
     "echo": "echo/echo",
 }
 

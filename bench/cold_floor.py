@@ -2,8 +2,9 @@
 
 What any Lambda function that streams from this provider must do at least: start Python,
 fetch the key from Secrets Manager with boto3, import the provider's SDK and read the
-stream. Prints one JSON line: when the first text delta arrived (``time.monotonic_ns()``)
-and the process's peak RSS. ``echo`` has no SDK and no key: its floor is Python itself.
+stream (Bedrock: no key, a boto3 ``bedrock-runtime`` client and ``converse_stream``).
+Prints one JSON line: when the first text delta arrived (``time.monotonic_ns()``) and the
+process's peak RSS. ``echo`` has no SDK and no key: its floor is Python itself.
 """
 
 import asyncio
@@ -77,6 +78,22 @@ async def _huggingface() -> AsyncIterator[str]:
                 yield choice.delta.content
 
 
+async def _bedrock() -> AsyncIterator[str]:
+    import boto3
+    from botocore.config import Config  # type: ignore[import-untyped]
+
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    client = boto3.client("bedrock-runtime", config=config)
+    response = client.converse_stream(
+        modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        messages=[{"role": "user", "content": [{"text": _MESSAGES[0]["content"]}]}],
+    )
+    for event in response["stream"]:  # blocking, as the floor may: nothing else runs here
+        text = event.get("contentBlockDelta", {}).get("delta", {}).get("text")
+        if text:
+            yield text
+
+
 async def _echo() -> AsyncIterator[str]:
     for word in _MESSAGES[-1]["content"].split():
         yield word
@@ -86,6 +103,7 @@ _STREAMS = {
     "openai": _openai,
     "anthropic": _anthropic,
     "huggingface": _huggingface,
+    "bedrock": _bedrock,
     "echo": _echo,
 }
 

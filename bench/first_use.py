@@ -8,6 +8,7 @@ shows what is left once the client is reused. Upstreams are the loopback fakes.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,14 @@ PROVIDERS = {
     "openai": ("openai/gpt-4o-mini", "FakeOpenAI"),
     "anthropic": ("anthropic/claude-haiku-4-5", "FakeAnthropic"),
     "huggingface": ("huggingface/meta-llama/Llama-3.1-8B-Instruct", "FakeHuggingFace"),
+    "bedrock": ("bedrock/amazon.nova-lite-v1:0", "FakeBedrock"),
+}
+# Bedrock signs with the process's AWS credentials: dummy ones (the fake checks none).
+_AWS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
 _KEYS = {
     "OPENAI_API_KEY": "sk-bench-0000000000",
@@ -54,7 +63,9 @@ def measure(provider: str) -> str:
         import llmrelay.testing
 
         with getattr(llmrelay.testing, fake_name)() as fake:
-            url = fake.url if provider == "anthropic" else f"{fake.url}/v1"
+            url = fake.url if provider in ("anthropic", "bedrock") else f"{fake.url}/v1"
+            if provider == "bedrock":
+                os.environ.update(_AWS)
             settings = Settings.from_env({f"LLMRELAY_{provider.upper()}_BASE_URL": url})
             first, warm = asyncio.run(twice(settings))
     return (

@@ -1,7 +1,8 @@
 """``python -m bench.upstream``: the fake upstreams and the secret, in a process of their own.
 
-Fake OpenAI, Anthropic and Hugging Face servers (:mod:`llmrelay.testing`, speaking the real
-wire formats) and a moto Secrets Manager holding their keys. Commands (JSON lines on stdin):
+Fake OpenAI, Anthropic, Hugging Face and Bedrock servers (:mod:`llmrelay.testing`, speaking
+the real wire formats) and a moto Secrets Manager holding their keys (Bedrock takes none: the
+bench's dummy AWS credentials sign its calls). Commands (JSON lines on stdin):
 ``{"reply": {"tokens": N, "delay_ms": d}}`` sets every fake's answer; ``{"sends": true}``
 returns when the OpenAI fake started writing each event of its last answer (monotonic ns,
 comparable across processes on Linux).
@@ -20,7 +21,14 @@ from typing import Any
 
 from bench.child import serve_commands
 from llmrelay.httpd import Request, ResponseWriter
-from llmrelay.testing import FakeAnthropic, FakeHuggingFace, FakeOpenAI, FakeUpstream, Reply
+from llmrelay.testing import (
+    FakeAnthropic,
+    FakeBedrock,
+    FakeHuggingFace,
+    FakeOpenAI,
+    FakeUpstream,
+    Reply,
+)
 
 __all__ = ["KEYS", "REGION", "SECRET_ID", "reply_of", "words"]
 
@@ -93,6 +101,7 @@ def main() -> None:
         "openai": openai,
         "anthropic": FakeAnthropic(reply),
         "huggingface": FakeHuggingFace(reply, api_key=KEYS["HF_TOKEN"]),
+        "bedrock": FakeBedrock(reply),
     }
     for fake in fakes.values():
         fake.start()

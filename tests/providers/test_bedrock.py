@@ -26,7 +26,7 @@ from llmrelay.events import (
     Usage,
 )
 from llmrelay.models import Message, assistant_message
-from llmrelay.providers.bedrock import clear_clients
+from llmrelay.providers.bedrock_clients import clear_clients
 from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeBedrock, FakeToolCall, Reply
 from llmrelay.testing.bedrock_fake import credential_of, model_of

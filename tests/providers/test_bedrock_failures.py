@@ -27,7 +27,7 @@ from llmrelay.errors import (
     UpstreamUnavailable,
 )
 from llmrelay.events import Finish, StreamEvent, TextDelta
-from llmrelay.providers.bedrock import clear_clients
+from llmrelay.providers.bedrock_clients import clear_clients
 from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeBedrock, Fault, Reply
 

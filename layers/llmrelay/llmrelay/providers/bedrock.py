@@ -15,110 +15,28 @@ client that disconnects, a timeout, the deadline), the stream's socket is shut d
 (urllib3's ``HTTPResponse.shutdown``), which wakes the blocked read: the thread closes the
 connection and ends at once, and nothing it read afterwards is handed on. Until the
 response head has come there is no socket to shut: a thread cancelled then ends when the
-head arrives, or at the read timeout. Clients are shared across warm invocations and
-threads (boto3 clients are thread-safe), one per region, endpoint and timeouts.
+head arrives, or at the read timeout. Clients: :mod:`llmrelay.providers.bedrock_clients`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from llmrelay.config import get_settings
-from llmrelay.errors import ConfigurationError
 from llmrelay.events import StreamEvent
 from llmrelay.providers.base import ProviderCall
+from llmrelay.providers.bedrock_clients import client_for, target_for
 from llmrelay.providers.bedrock_errors import map_error
 from llmrelay.providers.bedrock_events import ConverseEvents
 from llmrelay.providers.bedrock_params import converse_request
 
-__all__ = ["BedrockProvider", "Target", "clear_clients"]
+__all__ = ["THREAD_NAME", "BedrockProvider"]
 
-_THREAD_NAME: Final = "llmrelay-bedrock"
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where and how a client connects: one client per distinct target."""
-
-    region: str
-    endpoint_url: str | None
-    connect_timeout_s: float
-    read_timeout_s: float
-    # boto3 reads these itself; they are part of the key so that a change makes a new client.
-    environment: tuple[str | None, ...] = ()
-
-
-_clients: dict[Target, Any] = {}
-_clients_lock = threading.Lock()
-
-
-def _new_client(target: Target) -> Any:
-    import boto3  # type: ignore[import-untyped]  # first use only, and off the event loop
-    from botocore.config import Config  # type: ignore[import-untyped]
-
-    config = Config(
-        connect_timeout=target.connect_timeout_s,
-        read_timeout=target.read_timeout_s,
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        user_agent_extra="llmrelay",
-    )
-    session = boto3.session.Session()
-    return session.client(
-        "bedrock-runtime",
-        region_name=target.region,
-        endpoint_url=target.endpoint_url,
-        config=config,
-    )
-
-
-def client_for(target: Target) -> Any:
-    """The shared client for ``target`` (made on first use: call it off the event loop)."""
-    with _clients_lock:
-        client = _clients.get(target)
-        if client is None:
-            client = _clients[target] = _new_client(target)
-        return client
-
-
-def clear_clients() -> None:
-    """Forget every client (tests, and a process whose credentials or endpoints changed)."""
-    with _clients_lock:
-        _clients.clear()
-
-
-def target_for(call: ProviderCall) -> Target:
-    settings = get_settings()
-    region = (
-        settings.environ.get("LLMRELAY_BEDROCK_REGION", "").strip()
-        or os.environ.get("AWS_REGION", "").strip()
-        or os.environ.get("AWS_DEFAULT_REGION", "").strip()
-    )
-    if not region:
-        raise ConfigurationError(
-            "provider 'bedrock' needs a region: AWS_REGION or LLMRELAY_BEDROCK_REGION",
-            provider=call.provider,
-        )
-    # The access key id, not the secret: credentials that change (tests; never a warm Lambda)
-    # make a new client, which resolves them again.
-    names = (
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
-        "AWS_ENDPOINT_URL",
-        "AWS_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-    )
-    return Target(
-        region=region,
-        endpoint_url=call.base_url,
-        connect_timeout_s=settings.upstream_connect_timeout_s,
-        read_timeout_s=settings.upstream_read_timeout_s,
-        environment=tuple(os.environ.get(name) for name in names),
-    )
+THREAD_NAME: Final = "llmrelay-bedrock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +58,7 @@ class _Call:
         self._lock = threading.Lock()
         self._raw: Any = None  # the urllib3 response, once its head came
         self._thread = threading.Thread(
-            target=self._run, args=(client, request), name=_THREAD_NAME, daemon=True
+            target=self._run, args=(client, request), name=THREAD_NAME, daemon=True
         )
         self._thread.start()
 

@@ -16,11 +16,12 @@ import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["ClientCache", "forget_all_clients"]
+__all__ = ["ClientCache", "forget_all_clients", "on_forget_all"]
 
 T = TypeVar("T")
 ClientKey = tuple[str, str | None, str | None]
 _caches: weakref.WeakSet[ClientCache[object]] = weakref.WeakSet()
+_forgetters: list[Callable[[], None]] = []
 
 
 class ClientCache(Generic[T]):
@@ -50,7 +51,17 @@ class ClientCache(Generic[T]):
         return sum(len(clients) for clients in self._by_loop.values())
 
 
+def on_forget_all(forget: Callable[[], None]) -> None:
+    """Have :func:`forget_all_clients` call ``forget`` too: for clients kept elsewhere than in
+    a :class:`ClientCache` (Bedrock's boto3 clients, shared across threads)."""
+    if forget not in _forgetters:
+        _forgetters.append(forget)
+
+
 def forget_all_clients() -> None:
-    """Clear every :class:`ClientCache` of the process."""
+    """Clear every :class:`ClientCache` of the process, and every other client cache that
+    asked (:func:`on_forget_all`)."""
     for cache in list(_caches):
         cache.clear()
+    for forget in list(_forgetters):
+        forget()

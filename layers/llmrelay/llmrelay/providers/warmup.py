@@ -6,7 +6,8 @@ pydantic schemas, imports modules lazily and loads the CA bundle, about 70 ms fo
 (before a SnapStart snapshot): it streams one short canned answer through the provider's own
 ``stream()``, the SDK's request building, SSE decoding and models included, from an
 in-memory transport (``httpx2.MockTransport``) under a dummy key, then drops the client it
-used. Nothing leaves the process and no secret is read.
+used. Nothing leaves the process and no secret is read. Bedrock's is its own
+(:mod:`llmrelay.providers.bedrock_warmup`): botocore's ``before-send`` answers from memory.
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ async def warm_provider(kind: ProviderKind) -> bool:
     """Import ``kind``'s provider and SDK and stream one canned answer through them (see
     the module); ``False`` when there is nothing more to warm than the import (echo)."""
     provider = load_provider(kind)
+    if kind == "bedrock":  # boto3 clients live in a cache of their own, shared by threads
+        from llmrelay.providers.bedrock_warmup import warm_bedrock
+
+        return await warm_bedrock()
     factory = _CLIENTS.get(kind)
     cache = _cache_of(provider)
     if factory is None or cache is None:

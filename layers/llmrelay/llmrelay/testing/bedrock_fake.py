@@ -2,7 +2,7 @@
 
 ``POST /model/<modelId>/converse-stream`` answers ``200`` with
 ``Content-Type: application/vnd.amazon.eventstream`` and a chunked body of binary
-event-stream messages (:mod:`llmrelay.testing.eventstream`, CRCs and all), in the order the
+event-stream messages (:mod:`llmrelay.eventstream`, CRCs and all), in the order the
 real service sends them::
 
     messageStart → [reasoning: contentBlockDelta(reasoningContent.text)* →
@@ -45,9 +45,9 @@ import struct
 from typing import Any
 from urllib.parse import unquote
 
+from llmrelay.eventstream import event_message, exception_message, with_bad_checksum
 from llmrelay.httpd import Request, ResponseWriter
 from llmrelay.testing.anthropic_checks import Issued
-from llmrelay.testing.eventstream import event_message, exception_message, with_bad_checksum
 from llmrelay.testing.upstream import FakeUpstream, Fault, RecordedRequest, Reply
 
 __all__ = ["FakeBedrock", "credential_of", "model_of", "stop_reason_for"]

@@ -9,7 +9,9 @@ One message is::
     CRC32 of everything before it (uint32)
 
 all big-endian. botocore's reader (``botocore.eventstream.EventStreamBuffer``) checks both
-CRCs; the fakes use these helpers so that boto3 itself parses what they send.
+CRCs. The fake Bedrock (:mod:`llmrelay.testing.bedrock_fake`) writes its streams with these
+helpers, so that boto3 itself parses what it sends, and so does the Bedrock warm-up
+(:mod:`llmrelay.providers.bedrock_warmup`), which streams a canned answer without network.
 """
 
 from __future__ import annotations
