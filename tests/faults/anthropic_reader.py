@@ -110,7 +110,8 @@ def read_messages_stream(response: HttpResponse, raw: bytes) -> dict[str, Any]:
     assert kinds.count("message_delta") == 1, kinds
     text = _check_blocks(events[1:-2], complete=True)
     delta = events[-2]
-    assert delta["delta"]["stop_reason"] in ("end_turn", "max_tokens", "tool_use", "refusal")
+    reasons = ("end_turn", "max_tokens", "tool_use", "refusal", "stop_sequence")
+    assert delta["delta"]["stop_reason"] in reasons, delta
     assert set(delta["usage"]) >= _USAGE_FIELDS, delta
     return {"status": 200, "text": text, "models": models}
 

@@ -29,7 +29,7 @@ from llmrelay.parts import ReasoningPart
 from llmrelay.resilience import AnswerStream
 from llmrelay.secrets import StaticSecrets
 from llmrelay.sse import PING
-from llmrelay.testing import FakeOpenAI, FakeToolCall, Reply
+from llmrelay.testing import FakeAnthropic, FakeOpenAI, FakeToolCall, Reply
 
 PATH = "/v1/messages"
 HELLO: Any = [{"role": "user", "content": "hello streaming world"}]
@@ -209,6 +209,39 @@ async def test_an_openai_upstreams_parallel_calls_and_cache_usage_arrive_as_sent
     assert usage.output_tokens_details.thinking_tokens == 4
     [sent] = [request.body for request in fake_openai.requests]
     assert sent["max_completion_tokens"] == 300 or sent.get("max_tokens") == 300
+
+
+@pytest.fixture
+def fake_anthropic() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as fake:
+        yield fake
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["stream", "create"])
+async def test_the_stop_sequence_an_anthropic_upstream_met_comes_back_named(
+    fake_anthropic: FakeAnthropic, streamed: bool
+) -> None:
+    fake_anthropic.queue(
+        Reply(pieces=("one ", "two "), finish_reason="stop_sequence", stop_sequence="THREE")
+    )
+    settings = Settings.from_env({"LLMRELAY_ANTHROPIC_BASE_URL": fake_anthropic.url})
+    app = build_app(settings=settings, secrets=StaticSecrets(CANARY_SECRETS))
+    params: Any = {
+        "model": "anthropic/claude-haiku-4-5",
+        "max_tokens": 100,
+        "messages": HELLO,
+        "stop_sequences": ["THREE"],
+    }
+    async with sdk(app) as client:
+        if streamed:
+            async with client.messages.stream(**params) as stream:
+                final = await stream.get_final_message()
+        else:
+            final = await client.messages.create(**params)
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "THREE")
+    assert final.content[0].text == "one two "  # type: ignore[union-attr]
+    [sent] = [request.body for request in fake_anthropic.requests]
+    assert sent["stop_sequences"] == ["THREE"]
 
 
 async def test_an_unknown_model_is_a_bad_request_with_its_code() -> None:

@@ -251,6 +251,16 @@ async def test_each_finish_reason_is_anthropics_stop_reason(reason: Any, expecte
     assert events[-2]["delta"] == {"stop_reason": expected, "stop_sequence": None}
 
 
+async def test_a_stop_sequence_the_upstream_named_is_anthropics_stop_sequence() -> None:
+    finish = Finish("stop", stop_sequence="END")
+    events = events_of(await encode([TextDelta("a"), finish]))
+    assert events[-2]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "END"}
+    final = accumulated(await encode([TextDelta("a"), finish]))
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
+    document = message(META, "a", finish)
+    assert (document["stop_reason"], document["stop_sequence"]) == ("stop_sequence", "END")
+
+
 async def test_heartbeats_are_ping_events_and_the_sdk_skips_them() -> None:
     raw = await encode([Heartbeat(), TextDelta("a"), Heartbeat(), Finish()])
     assert raw.count(PING) == 2
@@ -338,9 +348,18 @@ def test_a_batch_message_of_text_alone_needs_no_blocks() -> None:
     assert document["content"] == [{"type": "text", "text": "Hello"}]
 
 
+def test_text_from_deltas_that_named_no_block_is_kept_beside_the_blocks() -> None:
+    call = ToolCall("call_1", "echo", "{}")
+    document = message(META, "Hello", Finish("tool_calls"), [call])
+    assert document["content"] == [
+        {"type": "text", "text": "Hello"},
+        {"type": "tool_use", "id": "call_1", "name": "echo", "input": {}},
+    ]
+
+
 @pytest.mark.parametrize("arguments", ['{"a": ', "[1, 2]"])
-def test_a_tool_call_whose_arguments_are_no_json_object_fails_the_batch_answer(
-    arguments: str,
-) -> None:
-    with pytest.raises(UpstreamUnavailable, match="not JSON"):
-        message(META, "", Finish("tool_calls"), [ToolCall("c", "echo", arguments)])
+def test_arguments_that_are_no_json_object_are_passed_on_as_sent(arguments: str) -> None:
+    document = message(META, "", Finish("tool_calls"), [ToolCall("c", "echo", arguments)])
+    assert document["content"] == [
+        {"type": "tool_use", "id": "c", "name": "echo", "input": arguments}
+    ]

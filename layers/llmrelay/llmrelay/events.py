@@ -162,11 +162,14 @@ class BlockEnd:
 @dataclass(frozen=True, slots=True)
 class Finish:
     """The answer is complete. ``model``: the ``provider/model`` that answered, when the
-    stream knows it (:func:`llmrelay.stream_resilient` sets it; a provider leaves it unset)."""
+    stream knows it (:func:`llmrelay.stream_resilient` sets it; a provider leaves it unset).
+    ``stop_sequence``: which of the request's ``stop`` sequences ended a ``stop``, when the
+    upstream says (Anthropic does; OpenAI-style APIs do not)."""
 
     reason: FinishReason = "stop"
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
+    stop_sequence: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,10 +137,7 @@ class DialectRoute(Generic[AskT]):
         answer = await gather(started)
         if isinstance(answer.outcome, Failure):
             return self._dialect.error(answer.outcome.error)
-        try:
-            body = encode(started.meta, answer.text, answer.outcome, answer.blocks)
-        except LLMRelayError as error:  # an answer the dialect cannot write (bad tool JSON)
-            return self._dialect.error(error)
+        body = encode(started.meta, answer.text, answer.outcome, answer.blocks)
         if thread is not None and self._durability is not None:
             await thread.save(self._durability.store, answer.blocks, answer.outcome.reason)
         return HttpResponse(200, dict(JSON_HEADERS), body)

@@ -9,7 +9,8 @@ Streaming, each SSE event named by its ``type`` (``event: message_start`` with
   ``content_block_stop`` (text, ``tool_use``, ``thinking`` with its ``signature_delta``,
   ``redacted_thinking``; see :mod:`llmrelay.protocols.anthropic_blocks`);
 - ``message_delta`` with ``stop_reason`` (``end_turn``, ``tool_use``, ``max_tokens``,
-  ``refusal``) and the whole usage, then ``message_stop``;
+  ``refusal``, or ``stop_sequence`` with the ``stop_sequence`` when the upstream said which
+  one it met) and the whole usage, then ``message_stop``;
 - ``ping`` events while the upstream is quiet;
 - a failure after the first byte: one ``error`` event (the SDKs raise it), and the end.
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable, Mapping, Sequence
 from typing import Final
 
-from llmrelay.errors import LLMRelayError, UpstreamUnavailable
+from llmrelay.errors import LLMRelayError
 from llmrelay.events import (
     Block,
     BlockEnd,
@@ -85,8 +86,11 @@ def message_id(meta: StreamMeta) -> str:
     return f"msg_{meta.id}"
 
 
-def stop_reason(reason: FinishReason) -> str:
-    return _STOP_REASONS[reason]
+def stop_reason(finish: Finish) -> tuple[str, str | None]:
+    """Anthropic's ``stop_reason`` and ``stop_sequence`` for how the answer finished."""
+    if finish.reason == "stop" and finish.stop_sequence is not None:
+        return "stop_sequence", finish.stop_sequence
+    return _STOP_REASONS[finish.reason], None
 
 
 def usage_object(usage: Usage) -> dict[str, object]:
@@ -134,7 +138,8 @@ def _ending(item: Finish | Failure, blocks: BlockFrames, serializer: Serializer)
     frames: list[bytes] = []
     for event in serializer.drain():
         frames += blocks.frames(event)
-    delta = {"stop_reason": stop_reason(item.reason), "stop_sequence": None}
+    reason, sequence = stop_reason(item)
+    delta = {"stop_reason": reason, "stop_sequence": sequence}
     frames += blocks.close()
     frames.append(frame("message_delta", delta=delta, usage=usage_object(item.usage)))
     return [*frames, frame("message_stop")]
@@ -175,29 +180,33 @@ def _content(block: Block) -> list[dict[str, object]]:
             content.append({"type": "redacted_thinking", "data": block.redacted})
         return content
     try:
-        arguments = block.input()
+        arguments: object = block.input()
     except ValueError:
         arguments = None
     if not isinstance(arguments, dict):
-        # A tool_use input is an object: this answer cannot be written in this dialect.
-        raise UpstreamUnavailable(f"the model's arguments for tool {block.name!r} are not JSON")
+        # Not a JSON object: passed on as the upstream sent it (the stream's input_json_delta
+        # fragments do the same), never replaced by an empty input.
+        arguments = block.arguments
     return [{"type": "tool_use", "id": block.id, "name": block.name, "input": arguments}]
 
 
 def message(
     meta: StreamMeta, text: str, finish: Finish, blocks: Sequence[Block] = ()
 ) -> dict[str, object]:
-    """The batch answer: one ``message`` object with every block. Raises
-    :class:`UpstreamUnavailable` when a tool call's arguments are not a JSON object."""
-    whole = list(blocks) or ([TextBlock(text)] if text else [])
+    """The batch answer: one ``message`` object with every block (a tool call whose
+    arguments are not a JSON object has them, as text, for its ``input``)."""
+    reason, sequence = stop_reason(finish)
+    whole = list(blocks)
+    if text and not any(isinstance(block, TextBlock) for block in whole):
+        whole.insert(0, TextBlock(text))  # text from deltas that named no block
     return {
         "id": message_id(meta),
         "type": "message",
         "role": "assistant",
         "model": finish.model or meta.model,
         "content": [part for block in whole for part in _content(block)],
-        "stop_reason": stop_reason(finish.reason),
-        "stop_sequence": None,
+        "stop_reason": reason,
+        "stop_sequence": sequence,
         "usage": usage_object(finish.usage),
     }
 

@@ -108,6 +108,7 @@ class _Mapper:
         self.totals = _Totals()
         self.started = False
         self.stop_reason: str | None = None
+        self.stop_sequence: str | None = None
         self.json_tool = json_tool
         self.called_tools = False
 
@@ -171,7 +172,10 @@ class _Mapper:
             return []
         if which not in ("content_block_start", "content_block_delta", "content_block_stop"):
             if which == "message_delta":
-                self.stop_reason = getattr(getattr(event, "delta", None), "stop_reason", None)
+                delta = getattr(event, "delta", None)
+                self.stop_reason = getattr(delta, "stop_reason", None)
+                sequence = getattr(delta, "stop_sequence", None)
+                self.stop_sequence = sequence if isinstance(sequence, str) else None
                 self.totals.update(getattr(event, "usage", None))
             return []  # the SDK's derived events, message_stop
         index = _int(event, "index")
@@ -193,7 +197,8 @@ class _Mapper:
         reason = finish_reason(self.stop_reason)
         if reason == "tool_calls" and self.json_tool is not None and not self.called_tools:
             reason = "stop"
-        return [*self.writer.close(), Finish(reason, self.totals.usage())]
+        sequence = self.stop_sequence if self.stop_reason == "stop_sequence" else None
+        return [*self.writer.close(), Finish(reason, self.totals.usage(), stop_sequence=sequence)]
 
 
 async def events_from_stream(

@@ -116,7 +116,7 @@ class FakeAnthropic(FakeUpstream):
             "model": model,
             "content": [*self._content(reply), *map(tool_use, reply.tool_calls)] if done else [],
             "stop_reason": stop_reason_for(reply.finish_reason) if done else None,
-            "stop_sequence": None,
+            "stop_sequence": reply.stop_sequence if done else None,
             "usage": usage(reply, done=done),
         }
 
@@ -205,7 +205,10 @@ class FakeAnthropic(FakeUpstream):
         # wrong.
         delta = {
             "type": "message_delta",
-            "delta": {"stop_reason": stop_reason_for(reply.finish_reason), "stop_sequence": None},
+            "delta": {
+                "stop_reason": stop_reason_for(reply.finish_reason),
+                "stop_sequence": reply.stop_sequence,
+            },
             "usage": usage(reply, done=True),
         }
         await self._event(response, reply, delta)

@@ -81,6 +81,9 @@ class Reply:
     signature: str = ""
     redacted: tuple[str, ...] = ()
     cache_write_tokens: int = 0
+    # With ``finish_reason="stop_sequence"``: the stop sequence the fake says it met
+    # (where the provider's API says which: Anthropic).
+    stop_sequence: str | None = None
 
     @property
     def text(self) -> str:
