@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-restore", action="store_true", help="no SnapStart restore rows")
     parser.add_argument("--skip-cost", action="store_true", help="no CPU-per-chunk rows")
     parser.add_argument("--skip-layer", action="store_true", help="do not build the layer")
+    parser.add_argument(
+        "--skip-durable", action="store_true", help="no durable-stream rows (DynamoDB on moto)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results")
     return parser
 
@@ -149,6 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
     results = asyncio.run(_run(args, command))
     print(markdown(results))
+    if not args.skip_durable:
+        from bench.durable import markdown as durable_markdown
+        from bench.durable import run as run_durable
+
+        progress("durable streams")
+        print(durable_markdown(run_durable(requests=5 if args.quick else 20)))
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(results), indent=2) + "\n", encoding="utf-8")
     return 0

@@ -208,9 +208,9 @@ def test_cors_origins_are_a_parameter(template: dict[str, Any], url: dict[str, A
 @pytest.mark.parametrize(
     ("field", "required"),
     [
-        ("AllowMethods", {"GET", "POST"}),
-        ("AllowHeaders", {"content-type", "authorization", "x-api-key", "accept"}),
-        ("ExposeHeaders", {"retry-after", "x-amzn-requestid"}),
+        ("AllowMethods", {"GET", "POST", "DELETE"}),
+        ("AllowHeaders", {"content-type", "authorization", "x-api-key", "accept", "last-event-id"}),
+        ("ExposeHeaders", {"retry-after", "x-amzn-requestid", "x-llmrelay-stream-id"}),
     ],
 )
 def test_cors_lets_a_browser_post_with_a_key_and_read_the_stream(
@@ -295,6 +295,7 @@ def test_the_function_may_read_that_secret_and_nothing_else(function: dict[str, 
     assert _conditions(function) == {
         "ReadProviderKeys": None,
         "InvokeBedrockModels": "BedrockEnabled",
+        "KeepDurableStreams": None,
     }
     secret = statements["ReadProviderKeys"]
     assert secret["Effect"] == "Allow"
@@ -321,6 +322,49 @@ def test_bedrock_models_are_invokable_only_when_listed(
     }
     assert env["LLMRELAY_BEDROCK_REGION"] == {"Ref": "BedrockRegion"}
     assert template["Parameters"]["BedrockRegion"]["Default"] == ""
+
+
+def test_the_function_may_use_its_table_and_nothing_else_there(
+    function: dict[str, Any],
+) -> None:
+    table = {s["Sid"]: s for s in _statements(function)}["KeepDurableStreams"]
+    # What the DynamoDB store calls, on that one table: no scans, no table management.
+    assert sorted(_as_list(table["Action"])) == [
+        "dynamodb:BatchWriteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
+    assert _as_list(table["Resource"]) == [{"Fn::GetAtt": ["StreamsTable", "Arn"]}]
+    assert table["Effect"] == "Allow"
+
+
+def test_the_streams_table_is_on_demand_with_ttl(resources: dict[str, Any]) -> None:
+    table = resources["StreamsTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    keys = {key["AttributeName"]: key["KeyType"] for key in properties["KeySchema"]}
+    assert keys == {"pk": "HASH", "sk": "RANGE"}
+
+
+def test_durable_streams_are_a_parameter_that_names_the_table(
+    template: dict[str, Any], env: dict[str, Any]
+) -> None:
+    assert template["Parameters"]["DurableStreams"]["Default"] == "true"
+    assert env["LLMRELAY_DURABLE_TABLE"] == {"Fn::If": ["DurableOn", {"Ref": "StreamsTable"}, ""]}
+    assert env["LLMRELAY_DURABLE_RETENTION_S"] == {"Ref": "StreamRetentionSeconds"}
+
+
+def test_the_local_table_has_the_template_s_shape(dynamodb: Any) -> None:
+    from tests.conftest import DYNAMODB_TABLE
+
+    described = dynamodb.describe_table(TableName=DYNAMODB_TABLE)["Table"]
+    keys = {key["AttributeName"]: key["KeyType"] for key in described["KeySchema"]}
+    assert keys == {"pk": "HASH", "sk": "RANGE"}
+    assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
 def test_no_policy_names_a_wildcard_resource(function: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +92,8 @@ def _tied_to_this_process() -> Callable[[], None] | None:
     return tie
 
 
-def _start(log: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "llmrelay.local", "dev", "--port", "0"]
+def _start(log: Path, env: Mapping[str, str], args: Sequence[str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "llmrelay.local", "dev", "--port", "0", *args]
     with log.open("ab") as sink:
         return subprocess.Popen(
             command, cwd=ROOT, env=dict(env), stdout=sink, stderr=subprocess.STDOUT,
@@ -111,13 +111,16 @@ def _announced(log: Path, offset: int) -> str | None:
 
 
 @contextlib.contextmanager
-def running_emulator(log: Path, overrides: Mapping[str, str]) -> Iterator[Emulator]:
-    """The emulator, up and healthy (a failed start is tried again, twice)."""
+def running_emulator(
+    log: Path, overrides: Mapping[str, str], args: Sequence[str] = ()
+) -> Iterator[Emulator]:
+    """The emulator, up and healthy (a failed start is tried again, twice); ``args`` go to
+    ``llmrelay dev`` (``--secrets-file keys.json``, say)."""
     env = _environment(overrides)
     url = "(none)"
     for _attempt in range(3):
         offset = log.stat().st_size if log.exists() else 0
-        process = _start(log, env)
+        process = _start(log, env, args)
         deadline = time.monotonic() + _START_TIMEOUT_S
         announced = None
         while process.poll() is None and time.monotonic() < deadline:

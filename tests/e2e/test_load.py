@@ -38,7 +38,10 @@ DRIVER_TIMEOUT_S = 60.0
 def load_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     log = tmp_path_factory.mktemp("load-emulator") / "dev.log"
     env = {"LLMRELAY_ECHO_DELAY_MS": str(DELAY_MS), "LLMRELAY_DEV_CONCURRENCY": str(STREAMS)}
-    with running_emulator(log, env) as running:
+    # Without durable streams: 64 cold starts are near the 10 s init limit on 2 cores, and each
+    # worker's first DynamoDB write (boto3's import, moto's answer) would take CPU from the
+    # others' inits. Durable streams under load: tests/e2e/test_durable.py (20 at once).
+    with running_emulator(log, env, ["--no-durable"]) as running:
         yield running
 
 

@@ -58,6 +58,7 @@ class StreamWriter:
         self._closing = False
         self._status: StreamStatus = "done"
         self._head_written = False
+        self._head_settled = asyncio.Event()  # the head is written, or will never be
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.lost = False
@@ -74,7 +75,17 @@ class StreamWriter:
         return self._seq
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"llmrelay-writer-{self.stream_id}")
+        """Start writing (the head at once); a second call does nothing."""
+        if self._task is None:
+            name = f"llmrelay-writer-{self.stream_id}"
+            self._task = asyncio.create_task(self._run(), name=name)
+
+    async def head_written(self, timeout_s: float) -> bool:
+        """Wait at most ``timeout_s`` for the head's first write to end; whether it was
+        written (a resume can find the stream from then on)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._head_settled.wait(), timeout_s)
+        return self._head_written
 
     def add(self, frame: bytes) -> int:
         """Number ``frame`` (the next seq, returned) and keep it for the next batch."""
@@ -107,6 +118,7 @@ class StreamWriter:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         await self._flush(last=False)  # the head at once: from now on the stream can be found
+        self._head_settled.set()
         next_poll = loop.time() + self.policy.stop_poll_s
         while True:
             with contextlib.suppress(TimeoutError):
@@ -144,8 +156,11 @@ class StreamWriter:
             return False
         try:
             if not self._head_written:
-                await self.store.put_head(self.head)
-                self._head_written = True
+                try:
+                    await self.store.put_head(self.head)
+                    self._head_written = True
+                finally:
+                    self._head_settled.set()
             if self._backlog:
                 await self.store.put_chunks(self.stream_id, self._backlog)
         except StoreUnavailable as exc:

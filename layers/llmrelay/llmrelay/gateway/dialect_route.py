@@ -85,48 +85,53 @@ class DialectRoute(Generic[AskT]):
         except LLMRelayError as error:
             return dialect.error(error)
         batch = None if ask.stream else dialect.batch  # no batch encoder: always streamed
-        durable = durability is not None and batch is None and dialect.durable is not None
-        stop = StopSignal() if durable else None
+        run = None
+        if durability is not None and batch is None and dialect.durable is not None:
+            run = self._run(request, context, durability, thread)
+            run.begin()  # the head is written while the upstream works on its first token
         meta = answer_meta(request, context, where, self._wall_clock())
         started = await start_answer(
-            upstream, context, meta, self._options, heartbeats=batch is None, stop=stop
+            upstream,
+            context,
+            meta,
+            self._options,
+            heartbeats=batch is None,
+            stop=None if run is None else run.stop,
         )
         if isinstance(started, Failure):
+            if run is not None:
+                await run.abandon()
             return dialect.error(started.error)
         # From here on, started.meta names the model that answers (a fallback, maybe).
         if batch is not None:
             return await self._gathered(started, partial(batch, ask), thread)
-        if durable and durability is not None and stop is not None:
-            return self._durable(request, context, ask, arrival, started, durability, stop, thread)
+        if run is not None:
+            stream_id = run.head.stream_id
+            encoder = dialect.encoder(ask, replace(started.meta, stream_id=stream_id), arrival)
+            frames = stream_frames(started, lambda items: encoder(run.items(items)))
+            headers = {**dialect.sse_headers, STREAM_ID_HEADER: stream_id}
+            return sse_response(run.frames(frames), headers=headers)
         frames = stream_frames(started, dialect.encoder(ask, started.meta, arrival))
         return sse_response(frames, headers=dialect.sse_headers)
 
-    def _durable(
+    def _run(
         self,
         request: HttpRequest,
         context: InvocationContext,
-        ask: AskT,
-        arrival: Arrival,
-        started: Started,
         durability: Durability,
-        stop: StopSignal,
         thread: RequestThread | None,
-    ) -> HttpResponse:
+    ) -> DurableRun:
+        """A new durable stream for ``request``: its id, owner and generation deadline."""
         dialect = self._dialect
-        stream_id = secrets.token_urlsafe(16)
         now_ms = int(self._wall_clock() * 1000)
         head = StreamHead(
-            stream_id,
+            secrets.token_urlsafe(16),
             owner_of(request),
             dialect.durable or "",
             created_ms=now_ms,
             deadline_ms=now_ms + context.get_remaining_time_in_millis(),
         )
-        run = DurableRun(durability, head, stop, ids=dialect.stream_ids, thread=thread)
-        encoder = dialect.encoder(ask, replace(started.meta, stream_id=stream_id), arrival)
-        frames = stream_frames(started, lambda items: encoder(run.items(items)))
-        headers = {**dialect.sse_headers, STREAM_ID_HEADER: stream_id}
-        return sse_response(run.frames(frames), headers=headers)
+        return DurableRun(durability, head, StopSignal(), ids=dialect.stream_ids, thread=thread)
 
     async def _gathered(
         self,

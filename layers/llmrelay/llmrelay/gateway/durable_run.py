@@ -40,6 +40,7 @@ class DurableRun:
         self.head = head
         self.ids = ids
         self.thread = thread
+        self.stop = stop
         self.writer = StreamWriter(durability.store, head, durability.writer, stop.set)
         self.blocks = BlockCollector()
         self.reason: FinishReason | None = None
@@ -85,10 +86,23 @@ class DurableRun:
         self.writer.add(frame)
         return frame
 
+    def begin(self) -> None:
+        """Start writing the head now, while the upstream thinks about its first token, so
+        that the stream can be found (resumed) from its first byte on."""
+        self.writer.start()
+
+    async def abandon(self) -> None:
+        """The answer failed before its first byte (no one knows the stream's id): end the
+        writer, waiting little (the error response must not wait on a slow store)."""
+        self.writer.start()
+        await self.writer.close("failed", timeout_s=0.2)
+
     async def frames(self, frames: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
         self.writer.start()
         active = self._mark_active()
         try:
+            # Bounded: a slow store must not hold the answer back for long.
+            await self.writer.head_written(self.durability.call_timeout_s / 4)
             async for frame in frames:
                 numbered = self._numbered(frame)
                 yield frame if numbered is None else numbered

@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         help="most workers at once (default $LLMRELAY_DEV_CONCURRENCY or 8)",
     )
     dev.add_argument(
+        "--no-durable",
+        action="store_true",
+        help="no durable streams or threads (default: on, in DynamoDB on a local moto server)",
+    )
+    dev.add_argument(
         "--queue-timeout",
         type=float,
         default=10.0,
@@ -136,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout_s=args.timeout,
             secrets_file=args.secrets_file,
             parameters=parse_parameter_overrides(" ".join(args.parameter_overrides).split()),
+            durable=args.command == "dev" and not args.no_durable,
         ) as function:
             if args.command == "invoke":
                 return run_invoke(function, event)

@@ -51,6 +51,7 @@ def banner(function: LocalFunction, options: DevOptions, port: int) -> str:
             f"timeout {function.timeout_s:g} s; memory {config.memory_mb} MB"
             + ("; SnapStart: cold starts restore a snapshot" if options.snap_start else ""),
             f"  secret    {function.secret or 'none (set --secrets-file keys.json)'}",
+            f"  durable   {function.durable or 'off'} (resume: GET /chat/<stream_id>)",
             f"  echo      {function.spec.environment.get('LLMRELAY_ECHO_DELAY_MS') or '0'} ms "
             "between words (set LLMRELAY_ECHO_DELAY_MS=100 to watch a stream arrive)",
             f"  try       curl -N -X POST localhost:{port}/chat -d '{_CURL_BODY}'",

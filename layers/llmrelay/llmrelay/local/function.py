@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmrelay.local.moto_seed import DEFAULT_SECRET_ID, SeededSecret, read_keys
+from llmrelay.local.moto_seed import DEFAULT_SECRET_ID, DEV_TABLE, SeededSecret, read_keys
 from llmrelay.local.template import FunctionConfig, load_function_config
 from llmrelay.local.workers import WorkerSpec, function_environment
 
@@ -23,6 +23,7 @@ class LocalFunction:
     config: FunctionConfig
     spec: WorkerSpec
     secret: str | None = None  # "<name> at <moto url>" when one was seeded
+    durable: str | None = None  # "<table> at <moto url>" when durable streams are on
 
     @property
     def timeout_s(self) -> float:
@@ -58,18 +59,27 @@ def local_function(
     secrets_file: Path | None = None,
     parameters: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    durable: bool = False,
 ) -> Iterator[LocalFunction]:
-    """The function ready to run (its seeded secret, if any, lives as long as this)."""
+    """The function ready to run (its seeded secret, if any, lives as long as this). With
+    ``durable``, durable streams and threads are on, in a DynamoDB table on the same local
+    moto server (``llmrelay dev`` does it unless ``--no-durable``)."""
     user = dict(os.environ if environ is None else environ)
     config = load_function_config(template, function, parameters)
     timeout = _timeout(timeout_s, user)
-    if secrets_file is None:
+    if secrets_file is None and not durable:
         env = function_environment(config, user)
         yield LocalFunction(config, WorkerSpec.for_function(config, env, timeout))
         return
-    keys = read_keys(secrets_file)
+    keys = None if secrets_file is None else read_keys(secrets_file)
     name = user.get("LLMRELAY_SECRET_ID") or config.secret_name or DEFAULT_SECRET_ID
-    with SeededSecret(keys, name) as extra:
+    with SeededSecret(keys, name, table=DEV_TABLE if durable else None) as extra:
         env = function_environment(config, user, extra)
-        secret = f"{name} in moto at {extra['AWS_ENDPOINT_URL_SECRETS_MANAGER']}"
-        yield LocalFunction(config, WorkerSpec.for_function(config, env, timeout), secret)
+        endpoint = extra.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or extra.get(
+            "AWS_ENDPOINT_URL_DYNAMODB", ""
+        )
+        where = f"in moto at {endpoint}"
+        secret = f"{name} {where}" if keys is not None else None
+        table = f"{DEV_TABLE} {where}" if durable else None
+        spec = WorkerSpec.for_function(config, env, timeout)
+        yield LocalFunction(config, spec, secret, table)

@@ -1,6 +1,7 @@
 """``--secrets-file keys.json``: the function's secret, seeded into a moto server on
 loopback, so that the function reads its keys through the same boto3 / Powertools path
-as in AWS (``AWS_ENDPOINT_URL_SECRETS_MANAGER`` points boto3 at moto)."""
+as in AWS (``AWS_ENDPOINT_URL_SECRETS_MANAGER`` points boto3 at moto). The same server holds
+the durable streams' DynamoDB table for ``llmrelay dev`` (``AWS_ENDPOINT_URL_DYNAMODB``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["DEFAULT_SECRET_ID", "SeededSecret", "read_keys"]
+__all__ = ["DEFAULT_SECRET_ID", "DEV_TABLE", "SeededSecret", "read_keys"]
 
 DEFAULT_SECRET_ID = "llmrelay/dev"  # noqa: S105 - a name, not a value
+DEV_TABLE = "llmrelay-dev-streams"
 _REGION = "us-east-1"
 _DUMMY = "llmrelay-local"
 
@@ -33,11 +35,19 @@ def read_keys(path: Path) -> dict[str, str]:
 
 
 class SeededSecret:
-    """A moto server holding one secret; :meth:`start` returns the workers' variables."""
+    """A moto server holding one secret (none when ``keys`` is ``None``) and, with ``table``,
+    the durable streams' table; :meth:`start` returns the workers' variables."""
 
-    def __init__(self, keys: dict[str, str], secret_id: str = DEFAULT_SECRET_ID) -> None:
+    def __init__(
+        self,
+        keys: dict[str, str] | None,
+        secret_id: str = DEFAULT_SECRET_ID,
+        *,
+        table: str | None = None,
+    ) -> None:
         self.keys = keys
         self.secret_id = secret_id
+        self.table = table
         self.url = ""
         self._server: Any = None
 
@@ -53,20 +63,35 @@ class SeededSecret:
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         env = self.environment()
-        client = boto3.client(
-            "secretsmanager",
-            endpoint_url=self.url,
-            region_name=_REGION,
-            aws_access_key_id=_DUMMY,
-            aws_secret_access_key=_DUMMY,
-        )
-        client.create_secret(Name=self.secret_id, SecretString=json.dumps(self.keys))
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                endpoint_url=self.url,
+                region_name=_REGION,
+                aws_access_key_id=_DUMMY,
+                aws_secret_access_key=_DUMMY,
+            )
+
+        if self.keys is not None:
+            secrets = client("secretsmanager")
+            secrets.create_secret(Name=self.secret_id, SecretString=json.dumps(self.keys))
+        if self.table is not None:
+            from llmrelay.durable.table import create_table
+
+            create_table(client("dynamodb"), self.table)
         return env
 
     def environment(self) -> dict[str, str]:
+        env: dict[str, str] = {}
+        if self.keys is not None:
+            env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = self.url
+            env["LLMRELAY_SECRET_ID"] = self.secret_id
+        if self.table is not None:
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = self.url
+            env["LLMRELAY_DURABLE_TABLE"] = self.table
         return {
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.url,
-            "LLMRELAY_SECRET_ID": self.secret_id,
+            **env,
             "AWS_ACCESS_KEY_ID": _DUMMY,
             "AWS_SECRET_ACCESS_KEY": _DUMMY,
             "AWS_SESSION_TOKEN": _DUMMY,

@@ -110,6 +110,7 @@ class FakeUpstream(ServerThread):
         self.default = default or Reply()
         self.replies: deque[Reply] = deque()
         self.requests: list[RecordedRequest] = []
+        self.disconnects = 0  # answers the client walked away from before their end
 
     def queue(self, *replies: Reply) -> None:
         self.replies.extend(replies)
@@ -128,7 +129,11 @@ class FakeUpstream(ServerThread):
         if fault is not None and fault.kind == "status":
             await response.send(*self.error_response(fault))
             return
-        await self.answer(request, body, reply, response)
+        try:
+            await self.answer(request, body, reply, response)
+        except ConnectionError:
+            self.disconnects += 1
+            raise
 
     def error_response(self, fault: Fault) -> tuple[int, bytes, list[tuple[str, str]]]:
         """The status, body and headers of a status fault's answer."""
