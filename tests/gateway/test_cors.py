@@ -61,7 +61,7 @@ async def test_a_preflight_is_204_with_the_allowed_methods_and_headers_and_needs
     assert (response.status, body) == (204, b"")
     headers = response.headers
     assert headers["access-control-allow-origin"] == "*"
-    assert headers["access-control-allow-methods"] == "GET, POST"
+    assert headers["access-control-allow-methods"] == "GET, POST, DELETE"
     allowed = {name.strip() for name in headers["access-control-allow-headers"].split(",")}
     assert {"authorization", "x-api-key", "content-type", "accept"} <= allowed
     assert headers["access-control-max-age"] == "600"

@@ -27,9 +27,9 @@ from llmrelay.http import App, HttpRequest, HttpResponse, InvocationContext
 __all__ = ["Cors", "CorsPolicy"]
 
 # The same lists as the template's FunctionUrlConfig.Cors, so `make dev` behaves as AWS does.
-_METHODS = "GET, POST"
+_METHODS = "GET, POST, DELETE"
 _HEADERS = "accept, authorization, content-type, last-event-id, x-api-key"
-_EXPOSE = "retry-after, x-amzn-requestid, x-request-id, x-llmrelay-error-code"
+_EXPOSE = "retry-after, x-amzn-requestid, x-request-id, x-llmrelay-error-code, x-llmrelay-stream-id"
 _MAX_AGE_S = 600
 
 
