@@ -553,13 +553,60 @@ TURNS: Mapping[str, Callable[[Seen, str], tuple[str, object]]] = {
 }
 
 
+def _anthropic_turn_sent(sent: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+    """The thinking blocks, tool uses and tool results of an Anthropic request's turns."""
+    assistant = next(m for m in sent if m["role"] == "assistant")
+    thinking = [
+        {"text": b["thinking"], "signature": b["signature"]}
+        for b in assistant["content"]
+        if b["type"] == "thinking"
+    ]
+    uses = [
+        (b["id"], b["name"], b["input"]) for b in assistant["content"] if b["type"] == "tool_use"
+    ]
+    results = [
+        block["tool_use_id"]
+        for message in sent
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block["type"] == "tool_result"
+    ]
+    return thinking, uses, results
+
+
+def _bedrock_turn_sent(sent: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+    """The same of a Bedrock Converse request (``reasoningContent``, ``toolUse``,
+    ``toolResult`` blocks)."""
+    assistant = next(m for m in sent if m["role"] == "assistant")
+    blocks = assistant["content"]
+    thinking = [b["reasoningContent"]["reasoningText"] for b in blocks if "reasoningContent" in b]
+    uses = [
+        (b["toolUse"]["toolUseId"], b["toolUse"]["name"], b["toolUse"]["input"])
+        for b in blocks
+        if "toolUse" in b
+    ]
+    results = [
+        block["toolResult"]["toolUseId"]
+        for message in sent
+        if message["role"] == "user"
+        for block in message["content"]
+        if "toolResult" in block
+    ]
+    return thinking, uses, results
+
+
+SIGNING = {"anthropic": _anthropic_turn_sent, "bedrock": _bedrock_turn_sent}
+
+
+@pytest.mark.parametrize("provider", SIGNING)
 @pytest.mark.parametrize("name", TURNS)
 async def test_a_signed_reasoning_block_and_tool_calls_go_back_byte_exact(
-    upstreams: Upstreams, name: str
+    upstreams: Upstreams, name: str, provider: str
 ) -> None:
-    """Anthropic refuses a thinking signature it did not issue (so does its fake): the second
-    turn only passes when every dialect hands the signature back unchanged."""
-    upstream = upstreams["anthropic"]
+    """Anthropic, and Bedrock for Claude, refuse a reasoning signature they did not issue (so
+    do their fakes): the second turn only passes when every dialect hands the signature back
+    unchanged."""
+    upstream = upstreams[provider]
     [reader] = [reader for reader in READERS if reader.name == name]
     app = fault_app(settings_for(upstreams, RELAXED))
     upstream.fake.queue(REPLY, Reply(pieces=("Done.",)))
@@ -569,23 +616,9 @@ async def test_a_signed_reasoning_block_and_tool_calls_go_back_byte_exact(
     response, raw = await call(app, "POST", path, body, CLIENT_HEADERS)
     assert response.status == 200, raw
     assert b"Done." in raw
-    sent = upstream.fake.requests[-1].body["messages"]
-    assistant = next(m for m in sent if m["role"] == "assistant")
-    thinking = [block for block in assistant["content"] if block["type"] == "thinking"]
-    assert thinking == [
-        {"type": "thinking", "thinking": "".join(REPLY.reasoning), "signature": SIGNATURE}
-    ]
-    uses = [
-        (b["id"], b["name"], b["input"]) for b in assistant["content"] if b["type"] == "tool_use"
-    ]
+    thinking, uses, results = SIGNING[provider](upstream.fake.requests[-1].body["messages"])
+    assert thinking == [{"text": "".join(REPLY.reasoning), "signature": SIGNATURE}]
     assert uses == [(c.id, c.name, json.loads(c.arguments)) for c in CALLS]
-    results = [
-        block["tool_use_id"]
-        for message in sent
-        if message["role"] == "user" and isinstance(message["content"], list)
-        for block in message["content"]
-        if block["type"] == "tool_result"
-    ]
     assert results == [c.id for c in CALLS]
 
 

@@ -12,7 +12,10 @@ from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
+from tests.gateway.app_client import call
+from tests.gateway.fakes import Context
 from tests.helpers.outcome import Drained
+from tests.protocols.sse_reader import read_json_events
 
 from llmrelay import ChatRequest, stream_chat, stream_resilient
 from llmrelay.config import Settings, get_settings
@@ -27,6 +30,7 @@ from llmrelay.errors import (
     UpstreamUnavailable,
 )
 from llmrelay.events import Finish, StreamEvent, TextDelta
+from llmrelay.gateway import GatewayOptions, build_app
 from llmrelay.providers.bedrock_clients import clear_clients
 from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeBedrock, Fault, Reply
@@ -265,3 +269,26 @@ async def test_a_finished_stream_keeps_its_connection_for_the_next_call(fake: Fa
         assert (await drain()).error is None
     assert connections_to(fake.port) == 1
     assert await settle(lambda: not bedrock_threads())
+
+
+async def test_the_deadline_ends_a_stalled_bedrock_stream_and_its_thread(
+    fake: FakeBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the gateway as the function runs it: the deadline, not the upstream, ends the
+    stream, in band and in time, and the thread reading Bedrock goes with it."""
+    monkeypatch.setenv("LLMRELAY_UPSTREAM_READ_TIMEOUT_S", "30")  # no SDK timeout helps here
+    get_settings.cache_clear()
+    fake.queue(Reply(fault=Fault("stall", after_chunks=2, delay_s=10)))
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    context = Context(remaining_ms=1200)
+    response, raw = await call(
+        build_app(options=GatewayOptions()), "POST", "/chat", body, None, context
+    )
+    assert response.status == 200
+    events = read_json_events(raw)
+    assert [data["text"] for name, data in events if name == "delta"] == ["Hello", ", "]
+    name, error = events[-1]
+    assert (name, error["code"]) == ("error", "deadline_exceeded")
+    assert context.get_remaining_time_in_millis() >= 150
+    assert await settle(lambda: not bedrock_threads(), 0.5), bedrock_threads()
+    assert await settle(lambda: connections_to(fake.port) == 0)

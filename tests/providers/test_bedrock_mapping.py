@@ -81,6 +81,25 @@ def test_tool_results_in_a_row_are_one_user_turn_with_text_and_images() -> None:
     ]
 
 
+def test_tool_history_without_tools_gets_the_tools_it_called() -> None:
+    messages = [
+        {"role": "user", "content": "a"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_call", "id": "1", "name": "w", "arguments": "{}"},
+                {"type": "tool_call", "id": "2", "name": "w", "arguments": "{}"},
+                {"type": "tool_call", "id": "3", "name": "clock", "arguments": "{}"},
+            ],
+        },
+        {"role": "tool", "tool_call_id": "1", "content": "x"},
+    ]
+    config = converse_request(call_of(messages=messages))["toolConfig"]
+    assert [t["toolSpec"]["name"] for t in config["tools"]] == ["w", "clock"]
+    assert config["tools"][0]["toolSpec"]["inputSchema"] == {"json": {"type": "object"}}
+    assert "toolChoice" not in config
+
+
 def test_an_assistant_turn_of_empty_text_only_is_left_out() -> None:
     messages = [
         {"role": "user", "content": "a"},

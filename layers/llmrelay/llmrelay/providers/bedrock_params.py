@@ -11,7 +11,9 @@
 - a ``tool`` message: a ``toolResult`` block (text and images) in a user turn. Consecutive
   turns of one role are merged, as Converse wants roles to alternate;
 - ``tools`` → ``toolConfig.tools[].toolSpec`` (``inputSchema.json``, ``strict``);
-  ``tool_choice`` ``auto`` / ``required`` / a name → ``auto`` / ``any`` / ``tool``;
+  ``tool_choice`` ``auto`` / ``required`` / a name → ``auto`` / ``any`` / ``tool``. A
+  conversation with tool calls but no tools gets a ``toolConfig`` of the tools it called
+  (by name, any object as input): Converse refuses tool blocks without one;
 - ``response_format`` ``json_schema`` → ``outputConfig.textFormat``; ``reasoning_effort`` →
   ``outputConfig.effort`` (``minimal`` as ``low``); ``user`` → ``requestMetadata.user``.
 
@@ -164,9 +166,22 @@ def _tool_choice(choice: str | ToolChoice) -> JSON:
     raise _refuse("tool_choice", "tool_choice 'none'")
 
 
+def _history_tools(call: ProviderCall) -> JSON | None:
+    """Bedrock refuses ``toolUse`` / ``toolResult`` blocks without a ``toolConfig``: a
+    conversation that carries tool calls but offers no tools now gets the tools it called,
+    by name, each taking any object."""
+    names = dict.fromkeys(c.name for m in call.messages for c in m.tool_calls)
+    if not names:
+        return None
+    schema: JSON = {"json": {"type": "object"}}
+    what = "A tool called earlier in this conversation."
+    specs = [{"toolSpec": {"name": n, "description": what, "inputSchema": schema}} for n in names]
+    return {"tools": specs}
+
+
 def _tool_config(call: ProviderCall) -> JSON | None:
     if not call.tools:  # "auto" or "none" with nothing to choose from: nothing to say
-        return None
+        return _history_tools(call)
     config: JSON = {"tools": [_tool_spec(tool) for tool in call.tools]}
     if call.tool_choice is not None:
         config["toolChoice"] = _tool_choice(call.tool_choice)

@@ -29,10 +29,10 @@ derived from the reasoning text; ``Reply.redacted`` holds base64 (the blob's byt
 
 Every request is recorded with its JSON body (the Converse request: ``messages``,
 ``system``, ``inferenceConfig``, ``toolConfig``...; blobs base64 as botocore sends them) and
-checked as Bedrock checks a Claude conversation: reasoning handed back must carry the
-signature issued for its text, and redacted content must be what was sent (else 400
-``ValidationException``). :func:`credential_of` reads the SigV4 signature's access key,
-region and service.
+checked as Bedrock checks a Claude conversation: tool blocks need a ``toolConfig``,
+reasoning handed back must carry the signature issued for its text, and redacted content must
+be what was sent (else 400 ``ValidationException``). :func:`credential_of` reads the SigV4
+signature's access key, region and service.
 """
 
 from __future__ import annotations
@@ -245,10 +245,20 @@ class FakeBedrock(FakeUpstream):
 
 
 def _request_problem(body: object, issued: Issued) -> str | None:
-    """What Bedrock (for Claude) refuses in the turns handed back: a reasoning text whose
-    signature is not the one issued for it, redacted content it never sent."""
-    messages = body.get("messages") if isinstance(body, dict) else None
-    for number, message in enumerate(messages if isinstance(messages, list) else ()):
+    """What Bedrock (for Claude) refuses in the turns handed back: tool blocks without a
+    ``toolConfig``, a reasoning text whose signature is not the one issued for it, redacted
+    content it never sent."""
+    if not isinstance(body, dict):
+        return None
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return None
+    blocks = [b for m in messages for b in m.get("content") or () if isinstance(b, dict)]
+    if any("toolUse" in b or "toolResult" in b for b in blocks) and not body.get("toolConfig"):
+        return (
+            "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+        )
+    for number, message in enumerate(messages):
         for position, block in enumerate(message.get("content") or ()):
             reasoning = block.get("reasoningContent") if isinstance(block, dict) else None
             if not isinstance(reasoning, dict):
