@@ -167,7 +167,9 @@ async def test_after_a_restore_no_client_and_no_secret_from_before_is_reused() -
         first = await _answer("openai/gpt-4o-mini", settings)
         await _answer("anthropic/claude-haiku-4-5", settings)
         store = secret_store_for("llmrelay/cached", 300)
-        assert len(_clients("openai")) == len(_clients("anthropic")) == 1
+        # (Other tests' loops may have left clients too: every one of them must go.)
+        assert len(_clients("openai")) >= 1
+        assert len(_clients("anthropic")) >= 1
 
         after_restore()
 

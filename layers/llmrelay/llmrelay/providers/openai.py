@@ -16,7 +16,7 @@ no finish reason at all was cut short and raises ``UpstreamUnavailable``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from llmrelay.config import get_settings
 from llmrelay.errors import LLMRelayError, UpstreamTimeout, UpstreamUnavailable
@@ -32,11 +32,12 @@ from llmrelay.providers.errormap import (
 )
 from llmrelay.providers.openai_chunks import events_from_chunks, finish_reason_of
 from llmrelay.providers.openai_params import openai_messages, openai_options
+from llmrelay.providers.openai_raw import raw_chunks
 from llmrelay.providers.tls import tls_context
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI, AsyncStream, Omit, Timeout
-    from openai.types.chat import ChatCompletionChunk
+    from openai import AsyncOpenAI, Omit, Timeout
+    from openai._response import AsyncResponseContextManager
 
 __all__ = ["OpenAIProvider", "events_from_chunks", "finish_reason_of"]
 
@@ -79,18 +80,15 @@ class OpenAIProvider:
         import openai
 
         try:
-            chunks = await self._create(call)
-        except openai.OpenAIError as exc:
-            raise map_error(exc, call) from exc
-        try:
-            async for event in events_from_chunks(chunks, call.provider):
-                yield event
+            async with self._open(call) as response:
+                chunks = raw_chunks(response.http_response)
+                async for event in events_from_chunks(chunks, call.provider):
+                    yield event
         except (openai.OpenAIError, ValueError) as exc:  # ValueError: a chunk that is not JSON
             raise map_error(exc, call) from exc
-        finally:
-            await chunks.close()
 
-    async def _create(self, call: ProviderCall) -> AsyncStream[ChatCompletionChunk]:
+    def _open(self, call: ProviderCall) -> AsyncResponseContextManager[Any]:
+        """The streamed request, its raw response in hand (see :mod:`.openai_raw`)."""
         from openai import omit
 
         max_tokens, max_completion_tokens = _token_limits(call)
@@ -109,8 +107,9 @@ class OpenAIProvider:
             "timeout": _timeout(),
             **openai_options(call),
         }
-        stream = await self.client(call).chat.completions.create(**arguments)
-        return cast("AsyncStream[ChatCompletionChunk]", stream)
+        completions = self.client(call).chat.completions.with_streaming_response
+        manager: AsyncResponseContextManager[Any] = completions.create(**arguments)
+        return manager
 
 
 def _token_limits(call: ProviderCall) -> tuple[int | Omit, int | Omit]:

@@ -12,9 +12,9 @@ Read from each chunk's first choice's ``delta``:
 
 Usage comes from whichever chunk carries it (the final empty-``choices`` chunk for OpenAI;
 Gemini and Groq put it on the finish chunk), with ``prompt_tokens_details.cached_tokens``
-and ``completion_tokens_details.reasoning_tokens`` when reported. The chunk objects are
-read by attribute, so OpenAI's and Hugging Face's types both fit, and so do the extra
-fields an SDK keeps only as ``model_extra``.
+and ``completion_tokens_details.reasoning_tokens`` when reported. A chunk is read as the plain
+JSON object it is (OpenAI's, see :mod:`.openai_raw`) or by attribute (Hugging Face's types,
+with the extra fields an SDK keeps only as ``model_extra``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ def _field(obj: object, name: str) -> object:
         if isinstance(extra, dict):
             value = extra.get(name)
     return value
+
+
+def _attr(obj: object, name: str) -> object:
+    """A chunk's or a choice's field: a plain JSON object's key, else the attribute (Hugging
+    Face's types are dicts too, but their attributes are what holds every field)."""
+    return obj.get(name) if type(obj) is dict else getattr(obj, name, None)
 
 
 def _int(obj: object, name: str) -> int:
@@ -130,15 +136,17 @@ async def events_from_chunks(
     writer = BlockWriter()
     tools = _ToolCalls(writer)
     async for chunk in chunks:
-        raw_usage = getattr(chunk, "usage", None)
+        raw_usage = _attr(chunk, "usage")
         if raw_usage is not None:
             usage = usage_of(raw_usage)
-        for choice in getattr(chunk, "choices", None) or ():
-            delta = getattr(choice, "delta", None)
+        choices = _attr(chunk, "choices")
+        for choice in choices if isinstance(choices, list | tuple) else ():
+            delta = _attr(choice, "delta")
             if delta is not None:
                 for event in _delta_events(writer, tools, delta):
                     yield event
-            reason = getattr(choice, "finish_reason", None) or reason
+            finish = _attr(choice, "finish_reason")
+            reason = finish if isinstance(finish, str) and finish else reason
     if reason is None:
         message = upstream_message(provider, "ended its stream before the answer was complete")
         raise UpstreamUnavailable(message, provider=provider)
