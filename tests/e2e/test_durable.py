@@ -2,11 +2,13 @@
 the moto server it starts: a dropped connection resumed on another worker while the first is
 still generating, replay after the end, a browser-style ``EventSource`` reconnection, stop
 (the upstream sees its connection closed), a thread over three requests, another key's
-404s, and twenty abandoned streams resumed at once."""
+404s, twenty abandoned streams resumed at once, and the `ai` package's own resume."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.emulator import Emulator, running_emulator
+from tests.e2e.tools import missing
 from tests.local.sse_client import worker_of
 from tests.protocols.sse_reader import read_sse
 
@@ -229,3 +232,29 @@ def test_the_dev_log_says_where_the_streams_are(durable: Emulator) -> None:
     assert "durable   llmrelay-dev-streams in moto at http://127.0.0.1:" in Path(
         durable.log
     ).read_text(encoding="utf-8")
+
+
+def test_use_chats_resume_picks_an_abandoned_answer_back_up(durable: Emulator) -> None:
+    """The `ai` package's DefaultChatTransport: sendMessages, abandon, reconnectToStream."""
+    node = shutil.which("node")
+    node_dir = Path(__file__).resolve().parents[1] / "node"
+    if node is None:
+        missing("Node.js (>= 20)", "sudo apt-get install -y nodejs npm")
+    if not (node_dir / "node_modules" / "ai" / "package.json").exists():
+        missing("the `ai` npm package", "npm ci --prefix tests/node")
+    script = node_dir / "ui-resume.mjs"
+    command = [node, str(script), f"{durable.url}/api/chat", "resume-chat-1", WORDS]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "LLMRELAY_KEY": ALICE},
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["resumed"] is True
+    assert result["text"] == WORDS
+    assert result["errors"] == []
+    assert result["afterEnd"] is None

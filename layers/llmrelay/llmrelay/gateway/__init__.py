@@ -23,7 +23,7 @@ from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.page import Page
 from llmrelay.gateway.responses_route import RESPONSES_DIALECT
 from llmrelay.gateway.router import Handler, Route, Router
-from llmrelay.gateway.streams_route import ResumeStream, StopStream
+from llmrelay.gateway.streams_route import ResumeStream, StopStream, VercelResume
 from llmrelay.gateway.threads_route import ThreadRoute
 from llmrelay.gateway.vercel_route import VERCEL_DIALECT
 from llmrelay.http import App
@@ -90,6 +90,7 @@ def build_app(
             Route("GET", "/v1/models/*", ModelById(models)),
             chat("/v1/messages", ANTHROPIC_DIALECT),
             chat("/api/chat", VERCEL_DIALECT),
+            Route("GET", "/api/chat/{chat_id}/stream", VercelResume(durable, options)),
             Route("GET", "/", Page()),
         ],
         # Errors the router answers itself in the shape of the API their path belongs to.

@@ -1,4 +1,5 @@
-"""``GET /chat/{stream_id}`` (resume) and ``POST /chat/{stream_id}/stop`` (stop).
+"""``GET /chat/{stream_id}`` (resume) and ``POST /chat/{stream_id}/stop`` (stop); and the
+Vercel AI SDK's resume, ``GET /api/chat/{chat_id}/stream``.
 
 A resume replays the stored frames after ``Last-Event-ID`` (the header a browser
 ``EventSource`` sends when it reconnects, or ``?last_event_id=`` / ``?after=`` in the URL;
@@ -10,6 +11,10 @@ their caller: anyone else gets ``404``, as for an unknown or expired id.
 A stop sets the stream's stop flag; the generating instance notices at its next poll,
 closes its upstream and ends the stream with ``done``, ``finish_reason: "stopped"``.
 ``202 {"status": "stopping"}`` while it runs; ``200`` with its final status once ended.
+
+The AI SDK's ``useChat({resume: true})`` asks ``GET /api/chat/{chat_id}/stream`` after a
+reload: ``204`` when nothing is streaming for that chat (of this caller), else the chat's
+latest UI message stream from its start, then live.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Final
 from urllib.parse import parse_qs
 
 from llmrelay.durable.reader import replay
-from llmrelay.durable.records import StreamHead
+from llmrelay.durable.records import StreamHead, ThreadKey
 from llmrelay.errors import InvalidRequest, LLMRelayError
 from llmrelay.events import Failure
 from llmrelay.gateway.dialect_route import STREAM_ID_HEADER
@@ -31,8 +36,9 @@ from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.responses import json_response, sse_response
 from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
 from llmrelay.protocols.native import error_event
+from llmrelay.protocols.vercel import UI_MESSAGE_STREAM_HEADERS, error_ending
 
-__all__ = ["ResumeStream", "StopStream", "native_error_frame", "resume_after"]
+__all__ = ["ResumeStream", "StopStream", "VercelResume", "native_error_frame", "resume_after"]
 
 _STREAM_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _MAX_SEQ: Final = 10**9
@@ -60,15 +66,16 @@ def resume_after(request: HttpRequest) -> int:
 
 
 async def find_stream(
-    durability: Durability | None, request: HttpRequest, stream_id: str, dialect: str
+    durability: Durability | None, request: HttpRequest, stream_id: str, dialect: str | None
 ) -> StreamHead:
-    """The caller's stream ``stream_id`` of ``dialect``; :class:`NotFound` otherwise."""
+    """The caller's stream ``stream_id`` (of ``dialect``, unless ``None``); :class:`NotFound`
+    otherwise."""
     if durability is None:
         raise NotFound("durable streams are off (set LLMRELAY_DURABLE_TABLE to turn them on)")
     head = None
     if _STREAM_ID.fullmatch(stream_id):
         head = await durability.store.get_head(stream_id)
-    if head is None or head.owner != owner_of(request) or head.dialect != dialect:
+    if head is None or head.owner != owner_of(request) or dialect not in (None, head.dialect):
         raise NotFound("no such stream (it may have expired)")
     return head
 
@@ -126,7 +133,7 @@ class StopStream:
 
     async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
         stream_id = request.path_params.get("stream_id", "")
-        await find_stream(self._durability, request, stream_id, "native")
+        await find_stream(self._durability, request, stream_id, None)  # any dialect's
         assert self._durability is not None
         head = await self._durability.store.request_stop(stream_id, owner_of(request))
         if head is None:
@@ -134,3 +141,29 @@ class StopStream:
         if head.ended:
             return json_response(200, {"stream_id": stream_id, "status": head.status})
         return json_response(202, {"stream_id": stream_id, "status": "stopping"})
+
+
+_NOTHING: Final = HttpResponse(204, {"cache-control": "no-store"}, b"")
+
+
+class VercelResume:
+    """``GET /api/chat/{chat_id}/stream`` (see the module's docstring)."""
+
+    def __init__(self, durability: Durability | None, options: GatewayOptions) -> None:
+        self._durability = durability
+        self._options = options
+
+    async def __call__(self, request: HttpRequest, context: InvocationContext) -> HttpResponse:
+        durability = self._durability
+        chat_id = request.path_params.get("chat_id", "")
+        if durability is None or not 0 < len(chat_id) <= 256:
+            return _NOTHING  # no durable streams: never anything to resume
+        owner = owner_of(request)
+        stream_id = await durability.store.get_active(ThreadKey(owner, chat_id))
+        head = None if stream_id is None else await durability.store.get_head(stream_id)
+        if head is None or head.owner != owner or head.ended:
+            return _NOTHING
+        headers = dict(UI_MESSAGE_STREAM_HEADERS)
+        return await replay_response(
+            durability, head, -1, error_ending, context, self._options, headers
+        )

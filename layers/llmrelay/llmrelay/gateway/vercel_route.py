@@ -60,4 +60,5 @@ VERCEL_DIALECT: Dialect[ChatAsk] = Dialect(
     error=plain_error,
     encoder=_encoder,
     sse_headers=UI_MESSAGE_STREAM_HEADERS,
+    durable="vercel",
 )

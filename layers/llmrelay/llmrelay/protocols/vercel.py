@@ -207,3 +207,17 @@ async def encode_ui_message_stream(
                 yield frame
     for frame in _ending(meta, Failure(LLMRelayError("the answer ended unexpectedly")), parts):
         yield frame
+
+
+def error_ending(error: LLMRelayError) -> bytes:
+    """The frames that end a stream with ``error`` when its own ending is not at hand (a
+    resumed stream that cannot be read to its end): as :func:`encode_ui_message_stream`
+    ends a failed answer."""
+    frames = [
+        _part("data-llmrelay-error", data=error.to_dict(), transient=True),
+        _part("error", errorText=error.message),
+        _part("finish-step"),
+        _part("finish", finishReason="error"),
+        DONE,
+    ]
+    return b"".join(frames)
