@@ -450,3 +450,41 @@ async def test_the_provider_gets_the_request_in_llmrelays_terms() -> None:
     assert [(m.role, m.text) for m in chat.messages] == [("system", "be brief"), ("user", "hi")]
     assert (chat.temperature, chat.top_p, chat.max_tokens) == (0.2, 0.5, 9)
     assert (chat.stop, chat.user) == (["END"], "person-1")
+
+
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+async def test_an_image_in_a_tool_result_is_refused_by_an_openai_upstream(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """Chat Completions' tool messages take text only: the image is refused, not dropped."""
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": PIXEL},
+    }
+    messages: Any = [
+        {"role": "user", "content": "Take a screenshot."},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "shot", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [image]}],
+        },
+    ]
+    tools: Any = [{"name": "shot", "input_schema": {"type": "object"}}]
+    async with sdk(openai_app(fake_openai)) as client:
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            await client.messages.create(
+                model="openai/gpt-4o-mini", max_tokens=100, messages=messages, tools=tools
+            )
+    assert caught.value.error_code == "unsupported_parameter"
+    assert caught.value.api_message == (
+        "messages.2.content: images in tool results are not supported by provider 'openai'"
+    )
+    assert fake_openai.requests == []

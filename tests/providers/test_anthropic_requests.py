@@ -325,6 +325,20 @@ async def test_reasoning_effort_keeps_a_max_tokens_above_its_budget(
     assert (sent(fake)["max_tokens"], sent(fake)["thinking"]["budget_tokens"]) == (3000, 2048)
 
 
+@pytest.mark.parametrize(("effort", "max_tokens"), [("low", 2048), ("high", 1025)])
+async def test_reasoning_effort_fits_its_budget_under_a_smaller_max_tokens(
+    fake: FakeAnthropic, ask: Any, effort: str, max_tokens: int
+) -> None:
+    """``max_tokens`` is the caller's hard limit, the effort a hint: a budget that would not
+    fit below it shrinks to fit (the Messages dialect's own ``budget_tokens: 1024`` with
+    ``max_tokens: 2048`` asks for ``low``), as long as Anthropic's least budget fits."""
+    outcome = await ask(reasoning_effort=effort, max_tokens=max_tokens)
+    assert outcome.error is None  # the fake refuses a budget not below max_tokens, as the API does
+    body = sent(fake)
+    assert body["max_tokens"] == max_tokens
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": max_tokens - 1}
+
+
 async def test_reasoning_effort_none_disables_thinking(fake: FakeAnthropic, ask: Any) -> None:
     await ask(reasoning_effort="none", temperature=0.3)
     assert sent(fake)["thinking"] == {"type": "disabled"}

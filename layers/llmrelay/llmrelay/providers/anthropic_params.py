@@ -9,7 +9,8 @@
 - ``reasoning_effort`` as ``thinking``: ``none`` disables it, the other levels enable it
   with :data:`THINKING_BUDGETS` tokens. The budget must stay below ``max_tokens``: a
   request without ``max_tokens`` gets the budget on top of the default, one whose
-  ``max_tokens`` is not above the budget is refused;
+  ``max_tokens`` is not above the budget gets the budget ``max_tokens - 1``, and one whose
+  ``max_tokens`` is not above 1024 (Anthropic's least budget) is refused;
 - ``response_format``: ``json_schema`` as native structured output (``output_config.format``,
   the schema made strict by the SDK's ``transform_schema``); ``json_object`` as a forced tool,
   :data:`JSON_TOOL`, whose input (any JSON object) streams out as the answer's text.
@@ -44,6 +45,7 @@ THINKING_BUDGETS: Final[dict[ReasoningEffort, int]] = {
     "medium": 8192,
     "high": 16384,
 }
+_LEAST_BUDGET: Final = THINKING_BUDGETS["minimal"]
 _MIN_TOP_P_WITH_THINKING: Final = 0.95
 
 
@@ -97,9 +99,11 @@ def _thinking(call: ProviderCall, max_tokens: int) -> tuple[JSON | None, int]:
     budget = THINKING_BUDGETS[effort]
     if call.max_tokens is None:
         max_tokens += budget
-    elif call.max_tokens <= budget:
-        why = f"must be more than {budget}, the thinking budget of reasoning_effort {effort!r},"
+    elif call.max_tokens <= _LEAST_BUDGET:
+        why = f"must be more than {_LEAST_BUDGET}, Anthropic's least thinking budget,"
         raise _refuse(call, "max_tokens", why)
+    else:  # max_tokens is the caller's limit, the effort a hint: the budget fits below it
+        budget = min(budget, call.max_tokens - 1)
     if call.temperature is not None and call.temperature != 1.0:
         raise _refuse(call, "temperature", "cannot be changed with reasoning_effort")
     if call.top_p is not None and call.top_p < _MIN_TOP_P_WITH_THINKING:

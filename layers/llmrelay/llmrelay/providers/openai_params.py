@@ -6,7 +6,8 @@ OpenAI-compatible preset, and Hugging Face's client, which takes the same JSON).
   ``data:`` URL) parts;
 - an assistant message: its text as ``content`` and its tool calls as ``tool_calls``.
   Reasoning parts are not sent: Chat Completions has no field to take them back;
-- a tool message: ``{"role": "tool", "tool_call_id", "content"}`` with its text;
+- a tool message: ``{"role": "tool", "tool_call_id", "content"}`` with its text (an image
+  in a tool result is refused: Chat Completions' tool messages take text only);
 - ``tools`` as ``function`` tools, ``tool_choice`` (a named tool as
   ``{"type": "function", "function": {"name"}}``), ``parallel_tool_calls``,
   ``response_format`` (``json_schema`` with ``name``, ``schema``, ``strict``), ``stop``,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmrelay.errors import UnsupportedParameter
 from llmrelay.models import Message
 from llmrelay.parts import FilePart, ImagePart, TextPart
 from llmrelay.providers.base import ProviderCall
@@ -65,17 +67,26 @@ def _assistant(message: Message) -> JSON:
     return body
 
 
+def _tool_result(message: Message, index: int, provider: str) -> JSON:
+    if any(isinstance(part, ImagePart) for part in message.parts):
+        raise UnsupportedParameter(
+            f"messages.{index}.content: images in tool results are not supported by provider "
+            f"{provider!r}",
+            param=f"messages.{index}.content",
+            provider=provider,
+        )
+    return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
+
+
 def openai_messages(call: ProviderCall) -> list[JSON]:
     messages: list[JSON] = []
     if call.system:
         messages.append({"role": "system", "content": call.system})
-    for message in call.messages:
+    for index, message in enumerate(call.messages):
         if message.role == "assistant":
             messages.append(_assistant(message))
         elif message.role == "tool":
-            messages.append(
-                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
-            )
+            messages.append(_tool_result(message, index, call.provider))
         else:
             messages.append(_user(message))
     return messages
