@@ -48,10 +48,12 @@ _BODIES: dict[str, tuple[str, dict[str, object]]] = {
 
 # Loaded by the worker's interpreter at start-up (on its PYTHONPATH, with --trace).
 _SITECUSTOMIZE = """
-import os, signal, tracemalloc
+import gc, os, signal, tracemalloc
 def _dump(signum, frame):  # the first signal starts tracing: what lives on from then is growth
     if not tracemalloc.is_tracing():
         tracemalloc.start(10)
+    if os.environ.get("RSS_TRACE_COLLECT"):
+        gc.collect()  # cycles not collected yet are garbage, not growth
     tracemalloc.take_snapshot().dump(os.environ["RSS_TRACE_FILE"] + ".tmp")
     os.replace(os.environ["RSS_TRACE_FILE"] + ".tmp", os.environ["RSS_TRACE_FILE"])
 signal.signal(signal.SIGUSR1, _dump)
@@ -110,7 +112,7 @@ async def _stream(client: httpx.AsyncClient, url: str, body: dict[str, object]) 
     return int(worker.split(";")[0].removeprefix("pid="))
 
 
-async def run(streams: int, every: int, dialect: str, trace: bool) -> None:
+async def run(streams: int, every: int, dialect: str, trace: bool, collect: bool) -> None:
     environ = {**os.environ, "LLMRELAY_ECHO_DELAY_MS": "0"}
     site = Path(tempfile.mkdtemp(prefix="worker-rss-"))
     dump = site / "snapshot"
@@ -120,6 +122,7 @@ async def run(streams: int, every: int, dialect: str, trace: bool) -> None:
             filter(None, [str(site), environ.get("PYTHONPATH")])
         )
         environ["RSS_TRACE_FILE"] = str(dump)
+        environ["RSS_TRACE_COLLECT"] = "1" if collect else ""
     path, body = _BODIES[dialect]
     snapshots: list[tracemalloc.Snapshot] = []
     with local_function(find_template(), environ=environ) as function:
@@ -160,8 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=1_000)
     parser.add_argument("--dialect", choices=sorted(_BODIES), default="chat")
     parser.add_argument("--trace", action="store_true", help="what grew, by line (slower)")
+    parser.add_argument(
+        "--collect", action="store_true", help="with --trace: gc.collect() before each snapshot"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(run(args.streams, args.every, args.dialect, args.trace))
+    asyncio.run(run(args.streams, args.every, args.dialect, args.trace, args.collect))
 
 
 if __name__ == "__main__":
