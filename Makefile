@@ -42,18 +42,16 @@ dev: venv
 TEST_WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2); echo $$((n + n / 2)))
 AREA ?=
 XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal)
-# One gate, coverage report's, over both parts; pytest exits 5 when a part selects no test.
-COV = --cov --cov-report= --cov-fail-under=0
-SELECTED_OR_NONE = || [ $$? -eq 5 ]
+TEST_PATHS = $(addprefix tests/,$(AREA))
+# One gate, coverage report's, over both parts (none for one area, which covers only its part).
+COV = $(if $(strip $(AREA)),,--cov --cov-report= --cov-fail-under=0)
+SELECTED_OR_NONE = || [ $$? -eq 5 ]  # pytest's "no test selected": a part may have none
 test: venv
-ifeq ($(strip $(AREA)),)
 	rm -f .coverage .coverage.*
-	$(PY) -m pytest $(XDIST) -m 'not serial' $(COV) $(PYTEST_ARGS) $(SELECTED_OR_NONE)
-	$(PY) -m pytest -m serial $(COV) --cov-append $(PYTEST_ARGS) $(SELECTED_OR_NONE)
-	$(PY) -m coverage report
-else
-	$(PY) -m pytest $(XDIST) $(addprefix tests/,$(AREA)) $(PYTEST_ARGS)
-endif
+	$(PY) -m pytest $(XDIST) -m 'not serial' $(COV) $(TEST_PATHS) $(PYTEST_ARGS) $(SELECTED_OR_NONE)
+	$(PY) -m pytest -m serial $(COV) $(if $(COV),--cov-append) $(TEST_PATHS) $(PYTEST_ARGS) \
+	    $(SELECTED_OR_NONE)
+	$(if $(COV),$(PY) -m coverage report)
 
 lint: venv
 	$(PY) -m ruff check .
