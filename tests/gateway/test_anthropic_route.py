@@ -218,7 +218,7 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
 
 
 @pytest.mark.parametrize("streamed", [True, False], ids=["stream", "create"])
-async def test_the_stop_sequence_an_anthropic_upstream_met_comes_back_named(
+async def test_stop_sequences_and_top_k_reach_anthropic_and_the_sequence_met_comes_back(
     fake_anthropic: FakeAnthropic, streamed: bool
 ) -> None:
     fake_anthropic.queue(
@@ -231,6 +231,7 @@ async def test_the_stop_sequence_an_anthropic_upstream_met_comes_back_named(
         "max_tokens": 100,
         "messages": HELLO,
         "stop_sequences": ["THREE"],
+        "extra_body": {"top_k": 20},
     }
     async with sdk(app) as client:
         if streamed:
@@ -241,7 +242,7 @@ async def test_the_stop_sequence_an_anthropic_upstream_met_comes_back_named(
     assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "THREE")
     assert final.content[0].text == "one two "  # type: ignore[union-attr]
     [sent] = [request.body for request in fake_anthropic.requests]
-    assert sent["stop_sequences"] == ["THREE"]
+    assert (sent["stop_sequences"], sent["top_k"]) == (["THREE"], 20)
 
 
 async def test_an_unknown_model_is_a_bad_request_with_its_code() -> None:
@@ -254,15 +255,14 @@ async def test_an_unknown_model_is_a_bad_request_with_its_code() -> None:
     assert "unknown provider 'nope'" in caught.value.api_message
 
 
-async def test_a_refused_parameter_is_named_as_the_client_sent_it() -> None:
+async def test_a_parameter_the_provider_cannot_take_is_refused_by_name() -> None:
     async with sdk(build_app()) as client:
         with pytest.raises(anthropic.BadRequestError) as caught:
             await client.messages.create(
-                model="echo/echo", max_tokens=5, messages=HELLO, extra_body={"top_k": 3}
+                model="openai/gpt-4o-mini", max_tokens=5, messages=HELLO, extra_body={"top_k": 3}
             )
-    assert caught.value.error_code == "invalid_request"
-    assert caught.value.api_message is not None
-    assert caught.value.api_message.startswith("top_k:")
+    assert caught.value.error_code == "unsupported_parameter"
+    assert caught.value.api_message == "top_k: not supported by provider 'openai'"
 
 
 async def test_a_provider_refusal_names_the_parameter_as_the_client_sent_it() -> None:

@@ -48,12 +48,13 @@ def refused(**fields: Any) -> str:
 
 
 def test_a_plain_request_is_a_chat_with_its_limits() -> None:
-    ask = parse(stream=True, temperature=0.5, top_p=0.9, stop_sequences=["END"])
+    ask = parse(stream=True, temperature=0.5, top_p=0.9, top_k=40, stop_sequences=["END"])
     chat = ask.chat
     assert ask.stream
     assert chat.stream
     assert chat.model == "echo/echo"
     assert (chat.max_tokens, chat.temperature, chat.top_p, chat.stop) == (1024, 0.5, 0.9, ["END"])
+    assert chat.top_k == 40
     assert [(m.role, m.content) for m in chat.messages] == [("user", "hi")]
 
 
@@ -219,9 +220,12 @@ def test_a_choice_of_one_tool_names_it() -> None:
 @pytest.mark.parametrize(
     ("thinking", "effort"),
     [
-        ({"type": "enabled", "budget_tokens": 1024}, "low"),
-        ({"type": "enabled", "budget_tokens": 4096}, "medium"),
-        ({"type": "enabled", "budget_tokens": 16384}, "high"),
+        ({"type": "enabled", "budget_tokens": 1024}, "minimal"),
+        ({"type": "enabled", "budget_tokens": 2047}, "minimal"),
+        ({"type": "enabled", "budget_tokens": 2048}, "low"),
+        ({"type": "enabled", "budget_tokens": 8192}, "medium"),
+        ({"type": "enabled", "budget_tokens": 16383}, "medium"),
+        ({"type": "enabled", "budget_tokens": 31999}, "high"),
         ({"type": "adaptive"}, "medium"),
         ({"type": "disabled"}, None),
     ],
@@ -264,7 +268,6 @@ def test_llmrelays_own_fields_ride_along() -> None:
     ("fields", "named"),
     [
         ({"max_tokens": None}, "max_tokens: Field required"),
-        ({"top_k": 5}, "top_k: not supported"),
         ({"bogus": 1}, "bogus: Extra inputs are not permitted"),
         ({"container": "c"}, "container: Extra inputs are not permitted"),
         ({"messages": []}, "messages: must be a non-empty list"),

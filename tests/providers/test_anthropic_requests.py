@@ -296,13 +296,14 @@ async def test_tools_and_tool_choice_reach_the_upstream(
 
 
 async def test_stop_and_sampling_reach_the_upstream(fake: FakeAnthropic, ask: Any) -> None:
-    await ask(stop=["END", "STOP"], top_p=0.5, temperature=0.2, user="u-1")
+    await ask(stop=["END", "STOP"], top_p=0.5, top_k=40, temperature=0.2, user="u-1")
     body = sent(fake)
     assert (body["stop_sequences"], body["top_p"], body["temperature"]) == (
         ["END", "STOP"],
         0.5,
         0.2,
     )
+    assert body["top_k"] == 40
     assert body["metadata"] == {"user_id": "u-1"}
 
 
@@ -377,6 +378,7 @@ REFUSED = {
     "max-tokens-at-the-budget": ({"reasoning_effort": "minimal", "max_tokens": 1024}, "max_tokens"),
     "temperature-with-thinking": ({"reasoning_effort": "low", "temperature": 0.5}, "temperature"),
     "top-p-with-thinking": ({"reasoning_effort": "low", "top_p": 0.5}, "top_p"),
+    "top-k-with-thinking": ({"reasoning_effort": "low", "top_k": 5}, "top_k"),
     "forced-tool-with-thinking": (
         {"reasoning_effort": "low", "tools": [WEATHER], "tool_choice": "required"},
         "tool_choice",

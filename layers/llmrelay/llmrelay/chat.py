@@ -64,6 +64,7 @@ def features_of(request: ChatRequest) -> list[Feature]:
         ("response_format", bool(request.response_format and request.response_format.wants_json)),
         ("stop", request.stop is not None),
         ("top_p", request.top_p is not None),
+        ("top_k", request.top_k is not None),
         ("seed", request.seed is not None),
         ("reasoning_effort", request.reasoning_effort not in (None, "none")),
     ]
@@ -149,6 +150,7 @@ def _call_for(
         response_format=request.response_format,
         stop=tuple(request.stop or ()),
         top_p=request.top_p,
+        top_k=request.top_k,
         seed=request.seed,
         reasoning_effort=request.reasoning_effort,
     )

@@ -155,6 +155,7 @@ class ChatRequest(BaseModel):
     response_format: ResponseFormat | None = None
     stop: list[str] | None = Field(default=None, min_length=1, max_length=16)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=1)
     seed: int | None = None
     reasoning_effort: ReasoningEffort | None = None
 

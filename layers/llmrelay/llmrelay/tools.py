@@ -12,19 +12,42 @@ the format of its answer.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llmrelay.config import get_settings
 
-__all__ = ["ReasoningEffort", "ResponseFormat", "Tool", "ToolChoice", "ToolChoiceName"]
+__all__ = [
+    "REASONING_BUDGETS",
+    "ReasoningEffort",
+    "ResponseFormat",
+    "Tool",
+    "ToolChoice",
+    "ToolChoiceName",
+    "effort_for_budget",
+]
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high"]
+# The thinking tokens each effort stands for where an API counts reasoning in tokens
+# (Anthropic's ``thinking.budget_tokens``): what a provider spends, and how a client's budget
+# reads as an effort.
+REASONING_BUDGETS: Final[Mapping[ReasoningEffort, int]] = MappingProxyType(
+    {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384}
+)
 ToolChoiceName = Literal["auto", "none", "required"]
 _NAME_PATTERN: Final = r"^[a-zA-Z0-9_-]{1,64}$"
 _STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
 _EMPTY_OBJECT: Final[dict[str, Any]] = {"type": "object", "properties": {}}
+
+
+def effort_for_budget(budget: int) -> ReasoningEffort:
+    """The largest effort whose budget fits in ``budget`` (``minimal`` below them all), so
+    that the budget a provider then spends is never more than the one asked for."""
+    fitting = [effort for effort, tokens in REASONING_BUDGETS.items() if tokens <= budget]
+    return fitting[-1] if fitting else "minimal"
 
 
 def object_schema(value: dict[str, Any], what: str = "schema") -> dict[str, Any]:

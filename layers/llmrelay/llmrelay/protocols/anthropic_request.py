@@ -3,7 +3,8 @@
 
 Honoured: ``model`` (``provider/model``), ``messages`` and ``system`` (see
 :mod:`llmrelay.protocols.anthropic_content`), ``max_tokens`` (required, as Anthropic
-requires it), ``stream``, ``stop_sequences``, ``temperature``, ``top_p``, custom ``tools``
+requires it), ``stream``, ``stop_sequences``, ``temperature``, ``top_p``, ``top_k`` (refused for a
+provider that cannot take it), custom ``tools``
 (``name``, ``description``, ``input_schema``, ``strict``), ``tool_choice`` (``auto``,
 ``any`` as ``required``, ``tool`` as that tool, ``none``; ``disable_parallel_tool_use:
 true`` as ``parallel_tool_calls: false``), ``thinking`` and ``output_config.effort`` as the
@@ -12,14 +13,16 @@ request's ``reasoning_effort`` (below), ``output_config.format`` (a JSON schema)
 ``context_id`` and ``thread_id`` (``extra_body`` in the SDK).
 
 ``thinking``: ``{"type": "enabled", "budget_tokens": n}`` (at least 1024 and less than
-``max_tokens``, as Anthropic checks) asks for ``low`` effort under 4096 tokens, ``medium``
-under 16384, ``high`` from there; ``adaptive`` asks for ``medium``; ``disabled`` asks for
-nothing. An ``output_config.effort`` says it directly (``xhigh`` and ``max`` as ``high``).
+``max_tokens``, as Anthropic checks) asks for the largest effort whose budget
+(:data:`llmrelay.tools.REASONING_BUDGETS`: ``minimal`` 1024, ``low`` 2048, ``medium`` 8192,
+``high`` 16384) fits in ``n``, so a provider never spends more than was asked; ``adaptive``
+asks for ``medium``; ``disabled`` asks for nothing. An ``output_config.effort`` says it
+directly (``xhigh`` and ``max`` as ``high``).
 
 Accepted and ignored, because they do not change the answer: ``cache_control`` (prompt
 caching hints, here and on blocks), ``service_tier``, ``inference_geo``, ``speed``,
 ``diagnostics``, ``workspace_id``, ``user_profile_id``. Refused with a 400 naming them:
-``top_k`` (the neutral request has no such knob), server tools, ``container``,
+server tools, ``container``,
 ``mcp_servers``, ``context_management`` and any field Anthropic does not know either.
 Pure: decoded JSON in, a request or :class:`InvalidRequest` out.
 """
@@ -34,6 +37,7 @@ from typing import Final
 from llmrelay.errors import InvalidRequest
 from llmrelay.models import ChatRequest
 from llmrelay.protocols.anthropic_content import neutral_messages, system_messages
+from llmrelay.tools import effort_for_budget
 
 __all__ = [
     "IGNORED_PARAMETERS",
@@ -109,8 +113,6 @@ def _check_parameters(body: Mapping[str, object]) -> None:
     for name in body:
         if name not in _HONOURED and name not in IGNORED_PARAMETERS:
             raise InvalidRequest(f"{name[:60]}: Extra inputs are not permitted")
-    if body.get("top_k") is not None:
-        raise InvalidRequest("top_k: not supported by llmrelay (the neutral request has none)")
     if "max_tokens" not in body:
         raise InvalidRequest("max_tokens: Field required")
 
@@ -170,7 +172,7 @@ def _budget_effort(thinking: Json, max_tokens: object) -> str:
         raise InvalidRequest(f"thinking.budget_tokens: must be at least {_MIN_BUDGET}")
     if isinstance(max_tokens, int) and budget >= max_tokens:
         raise InvalidRequest("thinking.budget_tokens: must be less than max_tokens")
-    return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    return effort_for_budget(budget)
 
 
 def _effort(body: Mapping[str, object], config: Json) -> str | None:
@@ -254,6 +256,7 @@ def parse_anthropic_request(data: object) -> AnthropicRequest:
         "max_tokens": data.get("max_tokens"),
         "temperature": data.get("temperature"),
         "top_p": data.get("top_p"),
+        "top_k": data.get("top_k"),
         "stop": None if stops == [] else stops,
         "tools": _tools(data.get("tools")),
         "tool_choice": choice,

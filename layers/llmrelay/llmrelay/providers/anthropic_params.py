@@ -4,8 +4,8 @@
   ``messages`` as :mod:`llmrelay.providers.anthropic_messages` maps them;
 - ``tools`` with ``input_schema``; ``tool_choice`` ``auto`` / ``none`` / ``any``
   (``required``) / ``tool`` (a named one), with ``disable_parallel_tool_use`` when
-  ``parallel_tool_calls`` is false; ``stop`` as ``stop_sequences``; ``temperature`` and
-  ``top_p`` (in ``extra_body``: this SDK release has no argument for them);
+  ``parallel_tool_calls`` is false; ``stop`` as ``stop_sequences``; ``temperature``,
+  ``top_p`` and ``top_k`` (in ``extra_body``: this SDK release has no argument for them);
 - ``reasoning_effort`` as ``thinking``: ``none`` disables it, the other levels enable it
   with :data:`THINKING_BUDGETS` tokens. The budget must stay below ``max_tokens``: a
   request without ``max_tokens`` gets the budget on top of the default, one whose
@@ -22,13 +22,14 @@ with an :class:`UnsupportedParameter` naming the parameter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from llmrelay.errors import InvalidRequest, UnsupportedParameter
 from llmrelay.providers.anthropic_messages import anthropic_messages
 from llmrelay.providers.base import ProviderCall
-from llmrelay.tools import ReasoningEffort, Tool, ToolChoice
+from llmrelay.tools import REASONING_BUDGETS, ReasoningEffort, Tool, ToolChoice
 
 __all__ = [
     "JSON_TOOL",
@@ -39,12 +40,9 @@ __all__ = [
 
 JSON = dict[str, Any]
 JSON_TOOL: Final = "json_response"
-THINKING_BUDGETS: Final[dict[ReasoningEffort, int]] = {
-    "minimal": 1024,  # Anthropic's least
-    "low": 2048,
-    "medium": 8192,
-    "high": 16384,
-}
+THINKING_BUDGETS: Final[Mapping[ReasoningEffort, int]] = (
+    REASONING_BUDGETS  # 1024: Anthropic's least
+)
 _LEAST_BUDGET: Final = THINKING_BUDGETS["minimal"]
 _MIN_TOP_P_WITH_THINKING: Final = 0.95
 
@@ -106,6 +104,8 @@ def _thinking(call: ProviderCall, max_tokens: int) -> tuple[JSON | None, int]:
         budget = min(budget, call.max_tokens - 1)
     if call.temperature is not None and call.temperature != 1.0:
         raise _refuse(call, "temperature", "cannot be changed with reasoning_effort")
+    if call.top_k is not None:
+        raise _refuse(call, "top_k", "cannot be changed with reasoning_effort")
     if call.top_p is not None and call.top_p < _MIN_TOP_P_WITH_THINKING:
         raise _refuse(call, "top_p", "must be at least 0.95 with reasoning_effort")
     if call.tool_choice == "required" or isinstance(call.tool_choice, ToolChoice):
@@ -164,7 +164,7 @@ def anthropic_arguments(call: ProviderCall, default_max_tokens: int) -> Anthropi
         if choice is not None:
             kwargs["tool_choice"] = choice
     json_tool = _response_format(call, kwargs)
-    sampling = {"temperature": call.temperature, "top_p": call.top_p}
+    sampling = {"temperature": call.temperature, "top_p": call.top_p, "top_k": call.top_k}
     extra = {name: value for name, value in sampling.items() if value is not None}
     if extra:
         kwargs["extra_body"] = extra

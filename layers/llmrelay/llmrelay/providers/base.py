@@ -39,6 +39,7 @@ class ProviderCall:
     response_format: ResponseFormat | None = None
     stop: Sequence[str] = ()
     top_p: float | None = None
+    top_k: int | None = None
     seed: int | None = None
     reasoning_effort: ReasoningEffort | None = None
 

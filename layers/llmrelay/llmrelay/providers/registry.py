@@ -31,6 +31,7 @@ Feature = Literal[
     "response_format",
     "stop",
     "top_p",
+    "top_k",
     "seed",
     "reasoning_effort",
     "images",
@@ -46,6 +47,7 @@ FEATURE_PARAMETERS: dict[Feature, str] = {
     "response_format": "response_format",
     "stop": "stop",
     "top_p": "top_p",
+    "top_k": "top_k",
     "seed": "seed",
     "reasoning_effort": "reasoning_effort",
     "images": "messages",
@@ -54,6 +56,8 @@ FEATURE_PARAMETERS: dict[Feature, str] = {
     "tool_history": "messages",
 }
 _NONE: frozenset[Feature] = frozenset()
+# Only some APIs sample from the top k tokens (OpenAI's and most OpenAI-style ones do not).
+_NO_TOP_K: frozenset[Feature] = frozenset({"top_k"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ class ProviderSpec:
     key_name: str | None
     default_base_url: str | None = None
     key_required: bool = True
-    unsupported: frozenset[Feature] = _NONE
+    unsupported: frozenset[Feature] = _NO_TOP_K
     needs_base_url: bool = True
     listed: bool = True
 
@@ -77,7 +81,9 @@ class ProviderSpec:
 PROVIDERS: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("echo", "echo", None, key_required=False, needs_base_url=False),
+        ProviderSpec(
+            "echo", "echo", None, key_required=False, needs_base_url=False, unsupported=_NONE
+        ),
         ProviderSpec("openai", "openai", "OPENAI_API_KEY", "https://api.openai.com/v1"),
         ProviderSpec(
             "anthropic",
@@ -92,7 +98,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "huggingface",
             "HF_TOKEN",
             "https://router.huggingface.co/v1",
-            unsupported=frozenset({"files"}),
+            unsupported=frozenset({"files", "top_k"}),
         ),
         # The function's own AWS credentials sign the call: nothing in the secret. The
         # endpoint is boto3's (AWS_REGION, or LLMRELAY_BEDROCK_REGION; boto3's own
@@ -104,7 +110,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             key_required=False,
             needs_base_url=False,
             listed=False,
-            unsupported=frozenset({"seed", "parallel_tool_calls", "image_urls"}),
+            unsupported=frozenset({"seed", "parallel_tool_calls", "image_urls", "top_k"}),
         ),
         ProviderSpec("groq", "openai", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
         ProviderSpec(
