@@ -53,6 +53,15 @@ def test_a_compatible_server_is_listed_once_its_base_url_is_set() -> None:
     assert "compat/*" in ids(LLMRELAY_COMPAT_BASE_URL="http://127.0.0.1:8000/v1")
 
 
+def test_bedrock_models_are_listed_only_when_named() -> None:
+    """The role may reach no Bedrock model at all: never ``bedrock/*``, only what is named."""
+    assert not any(model.startswith("bedrock/") for model in ids())
+    named = "bedrock/amazon.nova-pro-v1:0,bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert ids(LLMRELAY_MODELS=named) == ["echo/echo", *named.split(",")]
+    default = ids(LLMRELAY_DEFAULT_MODEL="bedrock/amazon.nova-lite-v1:0")
+    assert default == ["bedrock/amazon.nova-lite-v1:0", "echo/echo"]
+
+
 class _Unreadable(StaticSecrets):
     def get(self, name: str) -> str | None:
         raise MissingKey("could not read secret 'x'")

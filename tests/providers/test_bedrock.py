@@ -230,7 +230,6 @@ async def test_system_inference_config_and_tools_reach_bedrock(fake: FakeBedrock
         tools=[tool],
         tool_choice={"name": "weather"},
         user="user-42@example.com",
-        reasoning_effort="minimal",
     )
     body = fake.requests[0].body
     assert body["system"] == [{"text": "Be brief."}]
@@ -254,7 +253,16 @@ async def test_system_inference_config_and_tools_reach_bedrock(fake: FakeBedrock
         "toolChoice": {"tool": {"name": "weather"}},
     }
     assert body["requestMetadata"] == {"user": "user-42@example.com"}
-    assert body["outputConfig"] == {"effort": "low"}
+
+
+async def test_reasoning_effort_turns_claude_thinking_on(fake: FakeBedrock) -> None:
+    fake.queue(Reply(reasoning=("Hmm.",), pieces=("Yes.",)))
+    events = await run(reasoning_effort="low", max_tokens=3000)
+    body = fake.requests[0].body
+    thinking = {"type": "enabled", "budget_tokens": 2048}
+    assert body["additionalModelRequestFields"] == {"thinking": thinking}
+    assert body["inferenceConfig"] == {"maxTokens": 3000}
+    assert isinstance(blocks_of(events)[0], ReasoningBlock)
 
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake image").decode()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from llmrelay.errors import UpstreamUnavailable
+from llmrelay.errors import UnsupportedParameter, UpstreamUnavailable
 from llmrelay.events import BlockEnd, Finish, ReasoningBlock, TextBlock, Usage
 from llmrelay.models import ChatRequest
 from llmrelay.providers.base import ProviderCall
@@ -183,3 +183,70 @@ def test_a_content_block_start_that_is_not_a_tool_use_opens_nothing() -> None:
         ]
     )
     assert events == [Finish("stop", Usage())]
+
+
+def reasoning_call(model: str, **fields: Any) -> dict[str, Any]:
+    body = {"messages": [{"role": "user", "content": "hi"}], **fields}
+    request = ChatRequest.parse(body)
+    call = ProviderCall(
+        "bedrock",
+        model,
+        tuple(request.messages),
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        tools=tuple(request.tools or ()),
+        tool_choice=request.tool_choice,
+        reasoning_effort=request.reasoning_effort,
+    )
+    return converse_request(call)
+
+
+CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+@pytest.mark.parametrize(
+    ("effort", "budget", "max_tokens"),
+    [("minimal", 1024, 5120), ("low", 2048, 6144), ("medium", 8192, 12288), ("high", 16384, 20480)],
+)
+def test_claude_thinks_with_anthropic_budgets(effort: str, budget: int, max_tokens: int) -> None:
+    request = reasoning_call(CLAUDE, reasoning_effort=effort)
+    thinking = {"type": "enabled", "budget_tokens": budget}
+    assert request["additionalModelRequestFields"] == {"thinking": thinking}
+    assert request["inferenceConfig"] == {"maxTokens": max_tokens}
+    assert "outputConfig" not in request
+
+
+def test_claude_keeps_a_max_tokens_above_the_budget() -> None:
+    request = reasoning_call(CLAUDE, reasoning_effort="low", max_tokens=3000)
+    assert request["inferenceConfig"] == {"maxTokens": 3000}
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        pytest.param({"max_tokens": 2048}, "max_tokens", id="max-tokens-not-above-budget"),
+        pytest.param({"temperature": 0.3}, "temperature", id="temperature"),
+        pytest.param({"top_p": 0.5}, "top_p", id="top-p"),
+        pytest.param(
+            {"tools": [{"name": "t"}], "tool_choice": "required"}, "tool_choice", id="forced-tool"
+        ),
+    ],
+)
+def test_claude_thinking_refuses_what_anthropic_refuses(fields: dict[str, Any], param: str) -> None:
+    with pytest.raises(UnsupportedParameter) as refused:
+        reasoning_call(CLAUDE, reasoning_effort="low", **fields)
+    assert refused.value.param == param
+
+
+@pytest.mark.parametrize(("effort", "sent"), [("minimal", "low"), ("medium", "medium")])
+def test_other_models_get_the_neutral_effort(effort: str, sent: str) -> None:
+    request = reasoning_call("amazon.nova-premier-v1:0", reasoning_effort=effort)
+    assert request["outputConfig"] == {"effort": sent}
+    assert "additionalModelRequestFields" not in request
+
+
+def test_no_reasoning_effort_of_none() -> None:
+    request = reasoning_call(CLAUDE, reasoning_effort="none")
+    assert "additionalModelRequestFields" not in request
+    assert "outputConfig" not in request

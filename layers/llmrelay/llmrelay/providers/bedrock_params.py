@@ -15,7 +15,8 @@
   conversation with tool calls but no tools gets a ``toolConfig`` of the tools it called
   (by name, any object as input): Converse refuses tool blocks without one;
 - ``response_format`` ``json_schema`` → ``outputConfig.textFormat``; ``reasoning_effort`` →
-  ``outputConfig.effort`` (``minimal`` as ``low``); ``user`` → ``requestMetadata.user``.
+  Claude's ``thinking`` in ``additionalModelRequestFields``, else ``outputConfig.effort``
+  (:mod:`llmrelay.providers.bedrock_reasoning`); ``user`` → ``requestMetadata.user``.
 
 What Converse cannot take is refused here, before any call, naming the field
 (:class:`~llmrelay.errors.UnsupportedParameter`): ``tool_choice: "none"``, ``response_format:
@@ -33,6 +34,7 @@ from llmrelay.errors import UnsupportedParameter
 from llmrelay.models import Message
 from llmrelay.parts import FilePart, ImagePart, ReasoningPart, TextPart, ToolCallPart
 from llmrelay.providers.base import ProviderCall
+from llmrelay.providers.bedrock_reasoning import Reasoning, reasoning_of
 from llmrelay.tools import ResponseFormat, Tool, ToolChoice
 
 __all__ = ["converse_request", "document_name"]
@@ -42,7 +44,6 @@ JSON = dict[str, Any]
 _DOCUMENT_FORMATS: Final = {"application/pdf": "pdf", "text/plain": "txt"}
 _NAME_REFUSED: Final = re.compile(r"[^A-Za-z0-9\s()\[\]-]+")
 _METADATA_VALUE: Final = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
-_EFFORT: Final = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
 
 
 def _refuse(param: str, what: str) -> UnsupportedParameter:
@@ -197,21 +198,22 @@ def _text_format(fmt: ResponseFormat) -> JSON | None:
     return {"type": "json_schema", "structure": {"jsonSchema": schema}}
 
 
-def _output_config(call: ProviderCall) -> JSON | None:
+def _output_config(call: ProviderCall, reasoning: Reasoning) -> JSON | None:
     config: JSON = {}
     if call.response_format is not None:
         text_format = _text_format(call.response_format)
         if text_format is not None:
             config["textFormat"] = text_format
-    if call.reasoning_effort is not None and call.reasoning_effort != "none":
-        config["effort"] = _EFFORT[call.reasoning_effort]
+    if reasoning.effort is not None:
+        config["effort"] = reasoning.effort
     return config or None
 
 
-def _inference_config(call: ProviderCall) -> JSON | None:
+def _inference_config(call: ProviderCall, reasoning: Reasoning) -> JSON | None:
     config: JSON = {}
-    if call.max_tokens is not None:
-        config["maxTokens"] = call.max_tokens
+    max_tokens = reasoning.max_tokens or call.max_tokens
+    if max_tokens is not None:
+        config["maxTokens"] = max_tokens
     if call.temperature is not None:
         config["temperature"] = call.temperature
     if call.top_p is not None:
@@ -231,13 +233,15 @@ def _request_metadata(call: ProviderCall) -> JSON | None:
 
 def converse_request(call: ProviderCall) -> JSON:
     """The keyword arguments of ``converse_stream`` (and ``converse``) for ``call``."""
+    reasoning = reasoning_of(call)
     request: JSON = {"modelId": call.model, "messages": _messages(call)}
     if call.system:
         request["system"] = [{"text": call.system}]
     optional = {
-        "inferenceConfig": _inference_config(call),
+        "inferenceConfig": _inference_config(call, reasoning),
         "toolConfig": _tool_config(call),
-        "outputConfig": _output_config(call),
+        "outputConfig": _output_config(call, reasoning),
+        "additionalModelRequestFields": reasoning.fields,
         "requestMetadata": _request_metadata(call),
     }
     request.update((name, value) for name, value in optional.items() if value is not None)
