@@ -179,3 +179,82 @@ def test_a_tool_loop_reads_back_as_calls_and_results() -> None:
     assistant, tool = parsed.chat.messages[1:]
     assert [(c.id, c.name, c.arguments) for c in assistant.tool_calls] == [("c1", "f", '{"a":1}')]
     assert (tool.role, tool.tool_call_id, tool.text) == ("tool", "c1", "done")
+
+
+def user(*parts: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return body(messages=[{"role": "user", "content": list(parts), **fields}])
+
+
+PIXEL_URL = "https://example.com/a.png"
+TYPOS = [
+    pytest.param(
+        body(messages=[{"role": "user", "content": "hi", "nmae": "ana"}]),
+        "messages.0.nmae: unknown field",
+        id="message-field",
+    ),
+    pytest.param(
+        user({"type": "text", "text": "hi", "txet": "x"}),
+        "messages.0.content.0.txet: unknown field",
+        id="text-part-field",
+    ),
+    pytest.param(
+        user({"type": "image_url", "image_url": {"url": PIXEL_URL, "detial": "high"}}),
+        "messages.0.content.0.image_url.detial: unknown field",
+        id="image-url-field",
+    ),
+    pytest.param(
+        user({"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "x": 1}}),
+        "messages.0.content.0.file.x: unknown field",
+        id="file-field",
+    ),
+    pytest.param(
+        body(
+            messages=[
+                *HELLO,
+                {"role": "assistant", "content": "", "function_call": {"name": "f"}},
+            ]
+        ),
+        "messages.1.function_call: not supported",
+        id="legacy-function-call",
+    ),
+    pytest.param(
+        body(messages=[*HELLO, {"role": "assistant", "content": "", "audio": {"id": "a1"}}]),
+        "messages.1.audio: not supported",
+        id="audio-reference",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), TYPOS)
+def test_a_field_of_a_message_or_part_that_would_be_dropped_is_refused(
+    data: object, expected: str
+) -> None:
+    """Nothing the client sent is dropped silently: a typo or an unsupported field inside a
+    message is a 400 naming it, as at the top level."""
+    assert expected in refused(data)
+
+
+def test_fields_a_message_round_trip_carries_are_accepted_and_ignored() -> None:
+    """What the SDK's own ``message.model_dump()`` sends back (and ``name``, ``detail``,
+    ``cache_control``, which change no answer llmrelay gives), as documented."""
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    assistant = {
+        "role": "assistant",
+        "content": "ok",
+        "refusal": None,
+        "annotations": [],
+        "audio": None,
+        "function_call": None,
+        "tool_calls": [call],
+        "reasoning_content": "thought",
+        "name": "bot",
+    }
+    image = {"type": "image_url", "image_url": {"url": PIXEL_URL, "detail": "low"}}
+    text_part = {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}
+    messages = [
+        {"role": "user", "content": [text_part, image], "name": "ana"},
+        assistant,
+        {"role": "tool", "tool_call_id": "c1", "content": "done", "name": "f"},
+    ]
+    parsed = parse_openai_request(body(messages=messages))
+    assert [m.role for m in parsed.chat.messages] == ["user", "assistant", "tool"]

@@ -232,6 +232,43 @@ def test_tool_calls_and_their_results_become_calls_and_tool_messages_in_order() 
     ]
 
 
+def tool_part(call_id: str, city: str) -> dict[str, Any]:
+    return {
+        "type": "tool-weather",
+        "toolCallId": call_id,
+        "state": "output-available",
+        "input": {"city": city},
+        "output": "sunny",
+    }
+
+
+def test_steps_of_tool_calls_alone_stay_steps_not_one_parallel_turn() -> None:
+    """Two calls made one after the other (each its own step, with no text between) are two
+    assistant turns, each answered before the next, as the provider saw them."""
+    assistant = ui_message(
+        "assistant",
+        {"type": "step-start"},
+        tool_part("call_1", "Oslo"),
+        {"type": "step-start"},
+        tool_part("call_2", "Bergen"),
+        {"type": "step-start"},
+        text("Sunny in both."),
+        id="a1",
+    )
+    chat = parse_ui_chat_request(
+        use_chat_body(ui_message("user", text("Oslo, then Bergen")), assistant)
+    )
+    turns = [(m.role, m.tool_call_id or [p.type for p in m.parts]) for m in chat.messages]
+    assert turns == [
+        ("user", ["text"]),
+        ("assistant", ["tool_call"]),
+        ("tool", "call_1"),
+        ("assistant", ["tool_call"]),
+        ("tool", "call_2"),
+        ("assistant", ["text"]),
+    ]
+
+
 def test_the_body_may_carry_tools_and_the_fields_beyond_text() -> None:
     tools = [{"name": "weather", "parameters": {"type": "object"}}]
     chat = parse_ui_chat_request(

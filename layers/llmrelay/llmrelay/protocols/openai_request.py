@@ -1,18 +1,23 @@
 """OpenAI's chat completions request body, read into a :class:`~llmrelay.models.ChatRequest`.
 
 What is honoured: ``model``, ``messages`` (roles ``system``, ``developer`` (as system),
-``user``, ``assistant``; content a string or a list of ``text`` parts, joined with a
-newline), ``stream``, ``stream_options.include_usage``, ``temperature``,
-``max_completion_tokens`` (else ``max_tokens``), ``user``; and llmrelay's own
-``context_id`` and ``thread_id`` (``extra_body`` in the SDKs).
+``user``, ``assistant`` with its ``tool_calls``, ``tool``; content a string or a list of
+``text``, ``image_url`` and ``file`` parts), ``stream``, ``stream_options.include_usage``,
+``temperature``, ``max_completion_tokens`` (else ``max_tokens``), ``user``, function
+``tools``, ``tool_choice``, ``parallel_tool_calls``, ``response_format``, ``stop``, ``top_p``,
+``seed``, ``reasoning_effort``; and llmrelay's own ``context_id`` and ``thread_id``
+(``extra_body`` in the SDKs).
 
 What is refused with a 400 that names the parameter: anything whose answer llmrelay cannot
-give (tools and function calls, ``n`` > 1, log probabilities, audio, non-text response
-formats or content parts) and names OpenAI does not know either (a typo must not be
-silently dropped). What is accepted and ignored: OpenAI's tuning and bookkeeping
-parameters that do not change the shape of the answer (``top_p``, ``stop``, ``seed``,
-penalties, ``metadata``, ``store``, ``service_tier``, ...), so tools that send their
-defaults work. Pure: decoded JSON in, a request or :class:`InvalidRequest` out.
+give (legacy functions, ``n`` > 1, log probabilities, audio, other tools and content parts)
+and names OpenAI does not know either, at the top level and inside messages and parts (a
+typo must not be silently dropped). What is accepted and ignored: OpenAI's tuning and
+bookkeeping parameters that do not change the shape of the answer (penalties,
+``metadata``, ``store``, ``service_tier``, ...), and inside messages what a round trip of
+an answer carries or changes nothing llmrelay can give (``name``, ``refusal``,
+``annotations``, ``reasoning_content``, an image's ``detail``, ``cache_control``), so tools
+that send their defaults work. Pure: decoded JSON in, a request or :class:`InvalidRequest`
+out.
 """
 
 from __future__ import annotations
@@ -80,6 +85,30 @@ _ROLES: Final = {
 }
 
 
+# Inside messages and parts: the fields read, or accepted and ignored (see the docstring).
+_MESSAGE_FIELDS: Final = frozenset(
+    {"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "annotations"}
+    | {"reasoning_content", "audio", "function_call"}
+)
+_PART_FIELDS: Final[Mapping[str, frozenset[str]]] = {
+    "text": frozenset({"type", "text", "cache_control"}),
+    "image_url": frozenset({"type", "image_url", "cache_control"}),
+    "file": frozenset({"type", "file", "cache_control"}),
+}
+_INNER_FIELDS: Final = {
+    "image_url": frozenset({"url", "detail"}),
+    "file": frozenset({"file_data", "filename"}),
+}
+# Round-trip fields llmrelay cannot honour when set (legacy functions, audio).
+_NULL_ONLY: Final = ("function_call", "audio")
+
+
+def _known(value: Mapping[str, object], fields: frozenset[str], where: str) -> None:
+    unknown = next((name for name in value if name not in fields), None)
+    if unknown is not None:
+        raise InvalidRequest(f"{where}.{str(unknown)[:60]}: unknown field")
+
+
 @dataclass(frozen=True, slots=True)
 class OpenAIRequest:
     chat: ChatRequest
@@ -102,6 +131,11 @@ def _part(part: object, where: str) -> dict[str, object] | None:
     kind = part.get("type") if isinstance(part, dict) else None
     if not isinstance(part, dict) or kind == "refusal":
         return None
+    if isinstance(kind, str) and kind in _PART_FIELDS:
+        _known(part, _PART_FIELDS[kind], where)
+        inner = part.get(kind)
+        if kind in _INNER_FIELDS and isinstance(inner, dict):
+            _known(inner, _INNER_FIELDS[kind], f"{where}.{kind}")
     if kind == "text":
         return {"type": "text", "text": part.get("text")}
     if kind == "image_url":
@@ -151,6 +185,10 @@ def _message(value: object, index: int) -> object:
     role = value.get("role")
     if not isinstance(role, str) or role not in _ROLES:
         raise InvalidRequest(f"{where}.role: must be one of {', '.join(_ROLES)}")
+    _known(value, _MESSAGE_FIELDS, where)
+    for name in _NULL_ONLY:
+        if value.get(name) is not None:
+            raise InvalidRequest(f"{where}.{name}: not supported by llmrelay (only null)")
     content = _content(value.get("content"), f"{where}.content")
     message: dict[str, object] = {"role": _ROLES[role], "content": content}
     if role == "assistant" and value.get("tool_calls"):

@@ -15,9 +15,10 @@ message's content:
 - tool parts (``tool-<name>`` or ``dynamic-tool``) of an assistant message: the call, and,
   once the page has its result (``output-available``, ``output-error``,
   ``output-denied``), a ``tool`` message answering it. A step that follows a tool's result
-  is a new assistant message, in order, as the provider needs it.
+  (its ``step-start``, or any part but another call) is a new assistant message, in order,
+  as the provider saw it, even when it holds nothing but calls.
 
-Parts that are not model input are skipped: ``step-start``, sources, ``data-*``, files an
+Parts that are not model input are skipped: sources, ``data-*``, files an
 assistant generated, and a tool call the stream had not finished (``input-streaming``, as
 a Stop leaves it). A message left with nothing is dropped.
 
@@ -58,7 +59,7 @@ _FIELDS: Final = (
 _MAX_THREAD_ID: Final = 256  # a longer chat id is not passed on
 _ROLES: Final = ("system", "user", "assistant")
 _ANSWERED: Final = ("output-available", "output-error", "output-denied")
-_SKIPPED: Final = frozenset({"step-start", "source-url", "source-document"})
+_SKIPPED: Final = frozenset({"source-url", "source-document"})
 
 Json = dict[str, object]
 
@@ -79,6 +80,10 @@ class _Turns:
             self.parts[-1] = {"type": "text", "text": f"{self.parts[-1]['text']}\n{part['text']}"}
         else:
             self.parts.append(part)
+
+    def step(self) -> None:
+        if self.results:
+            self.flush()  # a new step after tool results: even one of calls alone is a new turn
 
     def answer(self, call_id: str, content: str) -> None:
         # An empty result is sent as the JSON text of an empty string: content is never empty.
@@ -159,7 +164,9 @@ def _turns(role: object, parts: object, where: str) -> list[Json]:
         kind = part.get("type") if isinstance(part, dict) else None
         if not isinstance(part, dict) or not isinstance(kind, str):
             raise InvalidRequest(f"{at}: must be an object with a type")
-        if kind == "text":
+        if kind == "step-start":
+            turns.step()
+        elif kind == "text":
             turns.add({"type": "text", "text": _string(part, "text", at)})
         elif kind == "file" and role == "user":
             turns.add(_file(part, at))
