@@ -42,6 +42,7 @@ from llmrelay.protocols.anthropic import (
     message,
     usage_object,
 )
+from llmrelay.protocols.anthropic_blocks import BlockFrames, frame
 from llmrelay.protocols.base import Heartbeat, StreamItem, StreamMeta
 
 META = StreamMeta("req-1", "echo", "echo/echo", 1_700_000_000)
@@ -259,6 +260,20 @@ async def test_a_stop_sequence_the_upstream_named_is_anthropics_stop_sequence() 
     assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
     document = message(META, "a", finish)
     assert (document["stop_reason"], document["stop_sequence"]) == ("stop_sequence", "END")
+
+
+@pytest.mark.parametrize(
+    "text", ["plain", 'quote " and \\ back', "two\nlines\r\n", "Zürich ☕", "\ud800"]
+)
+def test_the_fast_text_frame_is_the_general_frame_byte_for_byte(text: str) -> None:
+    writer = BlockFrames()
+    writer.frames(BlockStart(0, "tool_call", id="c", name="n"))
+    writer.frames(BlockEnd(0, ToolCall("c", "n", "{}")))
+    writer.frames(BlockStart(1, "text"))
+    general = frame("content_block_delta", index=1, delta={"type": "text_delta", "text": text})
+    assert writer.text(TextDelta(text, 1)) == general
+    assert writer.text(TextDelta(text, 2)) is None  # not the open block's piece
+    assert writer.text(TextDelta("", 1)) is None
 
 
 async def test_heartbeats_are_ping_events_and_the_sdk_skips_them() -> None:

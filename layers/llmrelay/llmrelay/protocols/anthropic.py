@@ -153,6 +153,11 @@ async def encode_messages_stream(
     serializer, blocks = Serializer(), BlockFrames()
     yield _start(meta)
     async for item in items:
+        if isinstance(item, TextDelta) and serializer.head == item.index:
+            fast = blocks.text(item)  # the hot path: one more piece of the open text block
+            if fast is not None:
+                yield fast
+                continue
         if isinstance(item, Heartbeat):
             yield PING
         elif isinstance(item, Finish | Failure):

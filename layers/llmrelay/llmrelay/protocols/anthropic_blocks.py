@@ -22,8 +22,10 @@ first delta; one known only from its end is written whole. Pure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from llmrelay.events import (
     BlockEnd,
@@ -44,6 +46,14 @@ __all__ = ["BlockEvent", "BlockFrames", "Serializer", "frame", "serialized_frame
 BlockEvent = BlockStart | TextDelta | ReasoningDelta | ToolCallDelta | BlockEnd
 
 
+# One more piece of the text on the wire: the frame ``frame("content_block_delta", ...)``
+# makes, from parts made once (the hot path). JSON escapes every line break: one data line.
+_TEXT_HEAD: Final = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+_TEXT_MID: Final = b',"delta":{"type":"text_delta","text":'
+_TEXT_TAIL: Final = b"}}\n\n"
+_json_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def frame(kind: str, **fields: object) -> bytes:
     """One Anthropic event: ``event: <kind>`` and ``data: {"type": <kind>, ...}``."""
     return encode_event(json_text({"type": kind, **fields}), event=kind)
@@ -55,6 +65,11 @@ class Serializer:
     def __init__(self) -> None:
         self._order: list[int] = []  # blocks not yet ended, in the order they appeared
         self._held: dict[int, list[BlockEvent]] = {}
+
+    @property
+    def head(self) -> int | None:
+        """The block whose events pass at once (``None`` before the first)."""
+        return self._order[0] if self._order else None
 
     def feed(self, event: BlockEvent) -> list[BlockEvent]:
         index = event.index
@@ -149,6 +164,17 @@ class BlockFrames:
         call_id, name = (call.id, call.name) if call is not None else ("", "")
         block: dict[str, object] = {"type": "tool_use", "id": call_id or "", "name": name or ""}
         return [self._start(source, kind, {**block, "input": {}})]
+
+    def text(self, event: TextDelta) -> bytes | None:
+        """The frame of one more piece of the text block on the wire, or ``None`` when the
+        piece needs :meth:`frames` (another block is open, or none, or the piece is empty)."""
+        current = self._open
+        if current is None or current.kind != "text" or current.source != event.index:
+            return None
+        if not event.text:
+            return None
+        text = _json_string(event.text).encode("utf-8", "replace")
+        return b"".join((_TEXT_HEAD, str(current.index).encode(), _TEXT_MID, text, _TEXT_TAIL))
 
     def frames(self, event: BlockEvent) -> list[bytes]:
         # Another block's event: the one on the wire is over (even if it never said so).
