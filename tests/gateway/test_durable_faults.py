@@ -150,7 +150,8 @@ async def test_a_dynamodb_that_never_answers_costs_the_live_stream_nothing(
     response, body = await relay.call("POST", "/chat", HELLO)
     elapsed = time.monotonic() - began
     assert text_of(body) == "".join(f"w{i} " for i in range(10))
-    assert elapsed < 0.2 + FAST_WRITER.close_timeout_s + 0.5  # the answer, then a bounded close
+    # At most: a quarter of a call's bound for the head, the answer, the bounded close.
+    assert elapsed < 1.0 / 4 + 0.2 + FAST_WRITER.close_timeout_s + 1.0
     resumed, raw = await relay.call("GET", f"/chat/{response.headers['x-llmrelay-stream-id']}")
     assert (resumed.status, json.loads(raw)["error"]["code"]) == (503, "store_unavailable")
 
@@ -173,3 +174,16 @@ async def test_dynamodb_end_to_end_resume_stop_and_threads(dynamodb: Any) -> Non
     assert replayed == followed
     _, listed = await relay.call("GET", "/threads/t-9")
     assert json.loads(listed)["turns"][0]["stopped"] is True
+
+
+async def test_a_hung_store_never_holds_the_response_past_the_deadline(
+    silent_dynamodb: str,
+) -> None:
+    store = DynamoStore(TABLE, call_timeout_s=30)  # a store that would hang for long
+    policy = WriterPolicy(flush_s=0.02, stop_poll_s=10, close_timeout_s=30)
+    relay = durable_app(lambda chat: words(3, 0.01).stream(), store, writer=policy)
+    began = time.monotonic()
+    response, body = await relay.call("POST", "/chat", HELLO, context=Context(remaining_ms=1500))
+    assert time.monotonic() - began < 1.5
+    assert read_sse(body)[-1].event == "done"
+    assert response.status == 200

@@ -22,7 +22,7 @@ async def test_the_page_is_served_as_html_that_revalidates() -> None:
 
 async def test_the_page_talks_to_the_gateway_by_relative_urls_only() -> None:
     html = page_html().decode()
-    assert re.findall(r"fetch\(\"([^\"]+)\"", html) == ["v1/models", "chat"]
+    assert re.findall(r"fetch\(\"([^\"]+)\"", html) == ["v1/models", "chat/", "chat"]
     assert "http://" not in html
     assert "https://" not in html
 

@@ -30,6 +30,7 @@ from llmrelay.gateway.body import read_json
 from llmrelay.gateway.dialect import Arrival, AskT, Dialect
 from llmrelay.gateway.durability import Durability, owner_of
 from llmrelay.gateway.durable_run import DurableRun
+from llmrelay.gateway.guard import deadline_from
 from llmrelay.gateway.options import GatewayOptions
 from llmrelay.gateway.responses import JSON_HEADERS, sse_response
 from llmrelay.gateway.stop import StopSignal
@@ -131,7 +132,17 @@ class DialectRoute(Generic[AskT]):
             created_ms=now_ms,
             deadline_ms=now_ms + context.get_remaining_time_in_millis(),
         )
-        return DurableRun(durability, head, StopSignal(), ids=dialect.stream_ids, thread=thread)
+        # The writer's end must fit before the guard's own deadline: the response's last bytes
+        # leave then, and nothing may run after them.
+        deadline = deadline_from(context, self._options.deadline_margin_ms // 2)
+        return DurableRun(
+            durability,
+            head,
+            StopSignal(),
+            ids=dialect.stream_ids,
+            thread=thread,
+            deadline=deadline,
+        )
 
     async def _gathered(
         self,

@@ -35,12 +35,14 @@ class DurableRun:
         *,
         ids: bool,
         thread: RequestThread | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.durability = durability
         self.head = head
         self.ids = ids
         self.thread = thread
         self.stop = stop
+        self.deadline = deadline  # on the loop's clock: the end must be written before it
         self.writer = StreamWriter(durability.store, head, durability.writer, stop.set)
         self.blocks = BlockCollector()
         self.reason: FinishReason | None = None
@@ -115,8 +117,16 @@ class DurableRun:
             await frames.aclose()
             for tap in self._taps:
                 await tap.aclose()
-            await self.writer.close(self.status)
+            await self.writer.close(self.status, self._time_left())
             await self._settle(active)
+
+    def _time_left(self) -> float:
+        """How long the end may take: the writer's bound, less near the deadline (a store
+        that is slow then costs the stream's end its record, never the response)."""
+        bound = self.durability.writer.close_timeout_s
+        if self.deadline is None:
+            return bound
+        return max(0.0, min(bound, self.deadline - asyncio.get_running_loop().time()))
 
     def _mark_active(self) -> asyncio.Task[None] | None:
         if self.thread is None:
