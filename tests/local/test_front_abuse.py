@@ -143,6 +143,26 @@ async def test_broken_framing_is_a_json_4xx_and_the_connection_closes(
     await still_served(running)
 
 
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        pytest.param(b"GET /health HTTP/1.1\nHost: t\n\n", 200, id="bare-lf"),
+        # A list of one same length is that length (RFC 9110 §8.6); the function reads the
+        # 5 bytes and refuses them as JSON, as it would any 5 bytes.
+        pytest.param(head("POST", "/chat", "Content-Length: 5, 5") + b"hello", 400, id="5-5"),
+    ],
+)
+async def test_lenient_but_unambiguous_framing_reaches_the_function(
+    running: Gateway, data: bytes, status: int
+) -> None:
+    await still_served(running)  # the worker is warm
+    async with connected(running) as client:
+        await client.send(data)
+        got, _ = await answer(client)
+    assert got == status
+    assert running.pool.size == 1
+
+
 async def test_an_http10_client_gets_a_body_without_chunked_framing(running: Gateway) -> None:
     async with connected(running) as client:
         await client.send(b"GET /health HTTP/1.0\r\n\r\n")
@@ -157,6 +177,7 @@ async def test_a_preflight_204_carries_no_body_framing_and_keep_alive_stays_in_s
     running: Gateway,
 ) -> None:
     preflight = head("OPTIONS", "/chat", "Access-Control-Request-Method: POST")
+    await still_served(running)  # the worker is warm: no cold start inside a 2 s read
     async with connected(running) as client:
         await client.send(preflight + head("GET", "/health"))
         status, headers = await client.head()
@@ -169,6 +190,7 @@ async def test_a_preflight_204_carries_no_body_framing_and_keep_alive_stays_in_s
 
 
 async def test_head_of_the_page_is_its_head_and_the_connection_goes_on(running: Gateway) -> None:
+    await still_served(running)
     async with connected(running) as client:
         await client.send(head("HEAD", "/") + head("GET", "/health"))
         status, headers = await client.head()
@@ -272,6 +294,7 @@ async def test_the_log_holds_no_query_string_key_and_no_raw_control_character(
 ) -> None:
     key = "sk-proj-QUERYSTRINGKEY0123456789"
     targets = [f"/v1/models?api_key={key}&limit=5", f"/chat?{key}", "/chat?q=%1b%5b2J%0d"]
+    await still_served(running)
     async with connected(running) as client:
         for target in targets:
             await client.send(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
