@@ -23,7 +23,6 @@ first delta; one known only from its end is written whole. Pure.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -32,7 +31,6 @@ from llmrelay.events import (
     BlockStart,
     ReasoningBlock,
     ReasoningDelta,
-    StreamEvent,
     TextBlock,
     TextDelta,
     ToolCall,
@@ -41,7 +39,7 @@ from llmrelay.events import (
 from llmrelay.protocols.base import json_text
 from llmrelay.sse import encode_event
 
-__all__ = ["BlockEvent", "BlockFrames", "Serializer", "frame", "serialized_frames"]
+__all__ = ["BlockEvent", "BlockFrames", "Serializer", "frame"]
 
 BlockEvent = BlockStart | TextDelta | ReasoningDelta | ToolCallDelta | BlockEnd
 
@@ -245,16 +243,3 @@ class BlockFrames:
     def close(self) -> list[bytes]:
         """Stop the block still open (a stream whose last block never said it ended)."""
         return self._stop()
-
-
-def serialized_frames(events: Iterable[StreamEvent]) -> list[bytes]:
-    """All the frames of the block events among ``events``, in Anthropic's order."""
-    serializer, writer = Serializer(), BlockFrames()
-    frames: list[bytes] = []
-    for event in events:
-        if isinstance(event, BlockStart | TextDelta | ReasoningDelta | ToolCallDelta | BlockEnd):
-            for ready in serializer.feed(event):
-                frames += writer.frames(ready)
-    for ready in serializer.drain():
-        frames += writer.frames(ready)
-    return frames + writer.close()
