@@ -265,6 +265,11 @@ async def test_a_missing_or_wrong_key_is_401_on_every_protected_route(
     response, raw = await call(app, method, path, body, headers)
     assert response.status == 401
     assert response.headers["www-authenticate"] == challenge
+    if path.startswith("/api/chat"):  # useChat shows the body: the human message, as text
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        assert response.headers["x-llmrelay-error-code"] == "unauthorized"
+        leak_scan.scan_response(response, raw, path)
+        return
     assert response.headers["content-type"] == "application/json"
     error = json.loads(raw)["error"]
     assert error["code"] == "unauthorized"

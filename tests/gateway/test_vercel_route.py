@@ -12,8 +12,10 @@ from tests.protocols.sse_reader import read_sse
 from llmrelay.errors import MissingKey, RateLimited, UpstreamUnavailable
 from llmrelay.events import Failure, Finish, TextDelta, Usage
 from llmrelay.gateway import GatewayOptions, build_app
+from llmrelay.gateway.auth import HASHES_KEY, hash_key
 from llmrelay.http import App
 from llmrelay.models import ChatRequest
+from llmrelay.secrets import StaticSecrets
 from llmrelay.sse import PING
 
 PATH = "/api/chat"
@@ -139,3 +141,23 @@ async def test_bad_requests_are_plain_errors_with_a_code(
     assert response.headers["x-llmrelay-error-code"] == code
     assert raw
     assert not raw.startswith(b"{")
+
+
+async def test_a_missing_client_key_is_the_human_message_as_plain_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``useChat`` shows the body of a refused request as ``error.message``: the gateway's own
+    401 (and 404, 405) under ``/api/chat`` are plain text too, not the native JSON."""
+    monkeypatch.setenv("LLMRELAY_AUTH", "api_key")
+    app = build_app(secrets=StaticSecrets({HASHES_KEY: json.dumps([hash_key("k")])}))
+    response, body = await call(app, "POST", PATH, use_chat_body())
+    assert response.status == 401
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["x-llmrelay-error-code"] == "unauthorized"
+    assert "www-authenticate" in response.headers
+    assert not body.startswith(b"{")
+    assert b"key" in body
+    response, body = await call(app, "GET", PATH, headers={"authorization": "Bearer k"})
+    assert (response.status, response.headers["allow"]) == (405, "POST")
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert body == b"GET is not allowed here; use POST"

@@ -25,7 +25,7 @@ from llmrelay.gateway.responses_route import RESPONSES_DIALECT
 from llmrelay.gateway.router import Handler, Route, Router
 from llmrelay.gateway.streams_route import ResumeStream, StopStream, VercelResume
 from llmrelay.gateway.threads_route import ThreadRoute
-from llmrelay.gateway.vercel_route import VERCEL_DIALECT
+from llmrelay.gateway.vercel_route import VERCEL_DIALECT, plain_error_response
 from llmrelay.http import App
 from llmrelay.models import ChatRequest
 from llmrelay.resilience import AnswerStream, stream_resilient
@@ -94,7 +94,11 @@ def build_app(
             Route("GET", "/", Page()),
         ],
         # Errors the router answers itself in the shape of the API their path belongs to.
-        shapes={"/v1/": openai_error_response, "/v1/messages/": anthropic_error_response},
+        shapes={
+            "/v1/": openai_error_response,
+            "/v1/messages/": anthropic_error_response,
+            "/api/chat/": plain_error_response,  # useChat shows the body as error.message
+        },
     )
     # Client API keys and CORS, as LLMRELAY_AUTH and LLMRELAY_CORS_ORIGINS say.
     return protect(router, settings=settings, secrets=secrets, shape=router.error)

@@ -16,6 +16,7 @@ JSON document there would be shown raw. The stable code rides in the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import partial
 
 from llmrelay.errors import LLMRelayError
@@ -27,7 +28,7 @@ from llmrelay.protocols.base import StreamMeta
 from llmrelay.protocols.vercel import UI_MESSAGE_STREAM_HEADERS, encode_ui_message_stream
 from llmrelay.protocols.vercel_request import parse_ui_chat_request
 
-__all__ = ["ERROR_CODE_HEADER", "VERCEL_DIALECT", "plain_error"]
+__all__ = ["ERROR_CODE_HEADER", "VERCEL_DIALECT", "plain_error", "plain_error_response"]
 
 ERROR_CODE_HEADER = "x-llmrelay-error-code"
 
@@ -39,7 +40,14 @@ def _parse(request: HttpRequest, body: object) -> ChatAsk:
 def plain_error(error: LLMRelayError) -> HttpResponse:
     """The error's message as ``text/plain``, its code in :data:`ERROR_CODE_HEADER`."""
     note_error(error.code)  # for the invocation's logs and metrics
+    return plain_error_response(error, {})
+
+
+def plain_error_response(error: LLMRelayError, extra: Mapping[str, str]) -> HttpResponse:
+    """:func:`plain_error` with ``extra`` headers (``Allow``, ``WWW-Authenticate``): the shape
+    of the router's and the client-key check's own errors under ``/api/chat``."""
     headers = {
+        **extra,
         "content-type": "text/plain; charset=utf-8",
         "cache-control": "no-store",
         ERROR_CODE_HEADER: error.code,
