@@ -187,3 +187,41 @@ async def test_a_hung_store_never_holds_the_response_past_the_deadline(
     assert time.monotonic() - began < 1.5
     assert read_sse(body)[-1].event == "done"
     assert response.status == 200
+
+
+@pytest.fixture
+def throttling_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A DynamoDB endpoint that throttles every call, in DynamoDB's own JSON error shape."""
+    from llmrelay.httpd import Request, ResponseWriter
+    from llmrelay.server_thread import ServerThread
+
+    seen: list[str] = []
+
+    async def throttle(request: Request, response: ResponseWriter) -> None:
+        await request.read_body()
+        seen.append(request.headers.get("x-amz-target", ""))
+        body = {
+            "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+            "message": "Rate of requests exceeds the allowed throughput.",
+        }
+        headers = [("Content-Type", "application/x-amz-json-1.0")]
+        await response.send(400, json.dumps(body).encode(), headers)
+
+    server = ServerThread(throttle).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
+    try:
+        yield seen
+    finally:
+        server.stop()
+
+
+async def test_a_throttled_table_leaves_the_live_stream_whole_and_a_resume_says_503(
+    throttling_dynamodb: list[str],
+) -> None:
+    relay = durable_app(lambda chat: words(10, 0.02).stream(), DynamoStore(TABLE))
+    response, body = await relay.call("POST", "/chat", HELLO)
+    assert text_of(body) == "".join(f"w{i} " for i in range(10))
+    assert read_sse(body)[-1].event == "done"
+    assert "DynamoDB_20120810.PutItem" in throttling_dynamodb  # it was tried, and refused
+    resumed, raw = await relay.call("GET", f"/chat/{response.headers['x-llmrelay-stream-id']}")
+    assert (resumed.status, json.loads(raw)["error"]["code"]) == (503, "store_unavailable")
