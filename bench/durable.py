@@ -28,6 +28,17 @@ from bench.stats import median
 __all__ = ["DurableFigures", "main", "markdown", "measure_durable"]
 
 _TABLE = "llmrelay-bench"
+_SLOW_FIRST_MS = 200  # a fast model's time to first token
+
+
+async def _slow_upstream(chat: Any) -> Any:
+    """An answer whose first token comes after _SLOW_FIRST_MS, then three more at once."""
+    from llmrelay.events import Finish, TextDelta, Usage
+
+    await asyncio.sleep(_SLOW_FIRST_MS / 1000)
+    for word in ("a ", "short ", "answer"):
+        yield TextDelta(word)
+    yield Finish("stop", Usage(3, 3))
 
 
 @dataclass
@@ -55,6 +66,8 @@ class DurableFigures:
     ttft_off_ms: float
     ttft_on_ms: float
     requests: int
+    slow_off_ms: float = math.nan  # an upstream whose first token takes _SLOW_FIRST_MS
+    slow_on_ms: float = math.nan
 
 
 def _value_size(value: dict[str, Any]) -> int:
@@ -165,6 +178,14 @@ async def measure_durable(
         for name, app in (("off", off), ("on", on)):
             first, _, _ = await _ask(app, "a short answer of a few words")
             ttft[name].append(first)
+    durability = Durability(DynamoStore(_TABLE, client=client))
+    slow_on = build_app(options=options, durability=durability, stream=_slow_upstream)
+    slow_off = build_app(options=options, durability=False, stream=_slow_upstream)
+    slow: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(max(3, requests // 4)):
+        for name, app in (("off", slow_off), ("on", slow_on)):
+            first, _, _ = await _ask(app, "anything")
+            slow[name].append(first)
     await asyncio.sleep(0.5)  # the last writers' ends
     return DurableFigures(
         tokens,
@@ -177,6 +198,8 @@ async def measure_durable(
         median(ttft["off"]),
         median(ttft["on"]),
         requests,
+        median(slow["off"]),
+        median(slow["on"]),
     )
 
 
@@ -187,7 +210,7 @@ def markdown(figures: DurableFigures) -> str:
     return "\n".join(
         [
             f"### Durable streams ({figures.tokens}-token answer, one token every"
-            f" {figures.pace_ms} ms, {seconds:.0f} s)",
+            f" {figures.pace_ms} ms, {seconds:.1f} s)",
             "",
             "| figure | value |",
             "|---|---|",
@@ -198,7 +221,10 @@ def markdown(figures: DurableFigures) -> str:
             f"| time to first token, persistence off (median of {figures.requests}) |"
             f" {figures.ttft_off_ms:.1f} ms |",
             f"| time to first token, persistence on | {figures.ttft_on_ms:.1f} ms"
-            f" (+{figures.ttft_on_ms - figures.ttft_off_ms:.1f} ms) |",
+            f" (+{figures.ttft_on_ms - figures.ttft_off_ms:.1f} ms: the head's write) |",
+            f"| the same with an upstream that takes {_SLOW_FIRST_MS} ms to its first token,"
+            f" off / on | {figures.slow_off_ms:.1f} / {figures.slow_on_ms:.1f} ms"
+            f" (+{figures.slow_on_ms - figures.slow_off_ms:.1f} ms: written meanwhile) |",
             "",
         ]
     )
