@@ -152,13 +152,21 @@ class Invocation:
         """The answer as it comes, up to the terminal item; :class:`FunctionTimeout`
         when the deadline passes first. ``idle`` is awaited whenever the next item is not
         there yet: what the reader holds back (a head, to send with the first body
-        bytes) goes out then, so holding it back never makes it late."""
+        bytes) goes out then, so holding it back never makes it late.
+
+        Body bytes already queued together come out as one item: what the runtime sent in
+        one write (the frames of one upstream read) then reaches the client in one write
+        too, instead of a system call and a wake-up of the client per frame. Nothing is
+        held back for it: only what is there is joined."""
+        held: RawItem | None = None
         while True:
             remaining = self._deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise TimeoutError
-                if not self._queue.empty():  # every chunk's path: no task, no timer
+                if held is not None:
+                    item, held = held, None
+                elif not self._queue.empty():  # every chunk's path: no task, no timer
                     item = self._queue.get_nowait()
                 else:
                     if idle is not None:
@@ -168,6 +176,19 @@ class Invocation:
             except TimeoutError:
                 self.timed_out = True
                 raise FunctionTimeout(self.timeout_s) from None
+            if isinstance(item, bytes) and not self._queue.empty():
+                item, held = self._joined(item)
             yield item
             if isinstance(item, ResponseEnded | InvocationFailed):
                 return
+
+    def _joined(self, first: bytes) -> tuple[bytes, RawItem | None]:
+        """``first`` and the body bytes queued after it, joined; the item that stopped the
+        joining (a terminal one), if any."""
+        parts = [first]
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if not isinstance(item, bytes):
+                return b"".join(parts), item
+            parts.append(item)
+        return b"".join(parts), None
