@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,3 +163,22 @@ async def test_a_missing_client_key_is_the_human_message_as_plain_text(
     assert (response.status, response.headers["allow"]) == (405, "POST")
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert body == b"GET is not allowed here; use POST"
+
+
+def readme_use_chat_body() -> dict[str, Any]:
+    """The ``body`` of the README's ``useChat`` example, as its ``DefaultChatTransport``
+    sends it (the model swapped for the echo demo)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("const transport = new DefaultChatTransport({", 1)[1]
+    tools = example.split("tools: ", 1)[1].split("\n  },\n", 1)[0].rstrip().rstrip(",")
+    tools = re.sub(r"//[^\n]*", "", tools).replace("'", '"')
+    as_json = re.sub(r"([{,]\s*)(\w+):", r'\1"\2":', tools)
+    return {"model": "echo/echo", "reasoning_effort": "low", "tools": json.loads(as_json)}
+
+
+async def test_the_readmes_use_chat_body_with_tools_streams_a_call_of_its_tool() -> None:
+    body = use_chat_body("/demo Oslo", **readme_use_chat_body())
+    response, raw = await call(build_app(), "POST", PATH, body)
+    assert response.status == 200, raw
+    [available] = [p for p in parts_of(raw) if p["type"] == "tool-input-available"]
+    assert (available["toolName"], available["input"]) == ("weather", {"text": "Oslo"})
