@@ -17,7 +17,7 @@ from tests.runtime.fake_runtime_api import FakeRuntimeApi, RunLoop
 from llmrelay.http import HttpRequest, HttpResponse, InvocationContext
 from llmrelay.runtime import StreamingHandler, framing
 from llmrelay.runtime.api import RuntimeApi, RuntimeApiError
-from llmrelay.runtime.loop import serve
+from llmrelay.runtime.loop import _set_trace_id, serve
 
 EVENT: dict[str, Any] = {
     "rawPath": "/chat",
@@ -386,3 +386,19 @@ async def test_the_fake_rejects_what_lambda_would(
     [problem] = fake.violations
     assert violation in problem
     fake.violations.clear()
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_trace_id_per_invocation_does_not_grow_the_process() -> None:
+    # setenv(3) would keep each of these 20,000 unique values for good: about 3 MB.
+    before = _rss_bytes()
+    for index in range(20_000):
+        _set_trace_id(f"Root=1-{index:08x}-{index:024x};Parent={index:016x};Sampled=0")
+    assert _rss_bytes() - before < 1_000_000
+    assert os.environ["_X_AMZN_TRACE_ID"].startswith("Root=1-00004e1f-")
+    _set_trace_id(None)
+    assert "_X_AMZN_TRACE_ID" not in os.environ

@@ -83,10 +83,18 @@ async def _invoke(
 
 
 def _set_trace_id(trace_id: str | None) -> None:
+    """``_X_AMZN_TRACE_ID`` for this invocation, where the X-Ray SDK and Powertools read it
+    (``os.environ``). Only Python's mapping changes: ``os.environ[name] = value`` also calls
+    setenv(3), and glibc keeps every value ever set (it cannot know whether someone still
+    holds the old string), about 145 bytes for each unique trace id: a warm worker grew by
+    that much per invocation, without end (``python -m bench.worker_rss``). A child process
+    started without ``env=`` inherits the value the process started with."""
+    environ: Any = os.environ
+    key = environ.encodekey(_TRACE_ENV)
     if trace_id:
-        os.environ[_TRACE_ENV] = trace_id
+        environ._data[key] = environ.encodevalue(trace_id)
     else:
-        os.environ.pop(_TRACE_ENV, None)
+        environ._data.pop(key, None)
 
 
 async def _call(handler: Any, event: Mapping[str, Any], context: LambdaContext) -> HttpResponse:
