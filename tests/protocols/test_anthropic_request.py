@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from llmrelay.config import get_settings
-from llmrelay.errors import InvalidRequest
+from llmrelay.errors import InvalidRequest, UnknownModel
 from llmrelay.parts import FilePart, ImagePart, ReasoningPart, TextPart, ToolCallPart
 from llmrelay.protocols.anthropic_request import (
     IGNORED_PARAMETERS,
@@ -19,6 +19,7 @@ from llmrelay.protocols.anthropic_request import (
     dialect_names,
     parse_anthropic_request,
 )
+from llmrelay.providers.registry import resolve
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
 PDF = base64.b64encode(b"%PDF-1.4 hello").decode()
@@ -402,3 +403,24 @@ def test_a_tool_input_becomes_the_calls_json_arguments() -> None:
     result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}
     call = parse(messages=conversation(result)).chat.messages[1].tool_calls[0]
     assert json.loads(call.arguments) == {"city": "Zü"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "model"),
+    [
+        ("claude-sonnet-4-6", "anthropic/claude-sonnet-4-6"),  # what Claude Code sends
+        ("anthropic/claude-sonnet-4-6", "anthropic/claude-sonnet-4-6"),
+        ("bedrock/claude-x", "bedrock/claude-x"),
+        ("echo/echo", "echo/echo"),
+    ],
+)
+def test_a_bare_claude_model_name_means_anthropics(sent: str, model: str) -> None:
+    ask = parse_anthropic_request({"model": sent, "max_tokens": 64, "messages": HI})
+    assert ask.chat.model == model
+
+
+def test_another_bare_name_is_left_for_the_registry_to_refuse() -> None:
+    ask = parse_anthropic_request({"model": "gpt-4o", "max_tokens": 64, "messages": HI})
+    assert ask.chat.model == "gpt-4o"
+    with pytest.raises(UnknownModel):
+        resolve(ask.chat.model)

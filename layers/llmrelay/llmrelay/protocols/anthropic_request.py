@@ -1,7 +1,8 @@
 """Anthropic's Messages request body (``POST /v1/messages``), read into a
 :class:`~llmrelay.models.ChatRequest`.
 
-Honoured: ``model`` (``provider/model``), ``messages`` and ``system`` (see
+Honoured: ``model`` (``provider/model``; a bare ``claude-…`` name, what Claude Code and
+Anthropic's own examples send, is ``anthropic/claude-…``), ``messages`` and ``system`` (see
 :mod:`llmrelay.protocols.anthropic_content`), ``max_tokens`` (required, as Anthropic
 requires it), ``stream``, ``stop_sequences``, ``temperature``, ``top_p``, ``top_k`` (refused for a
 provider that cannot take it), custom ``tools``
@@ -235,6 +236,13 @@ def dialect_names(message: str, origins: Sequence[str] = ()) -> str:
     return message
 
 
+def _model(value: object) -> object:
+    """A bare Claude model name means Anthropic's; any other name is left as it came."""
+    if isinstance(value, str) and value.startswith("claude-") and "/" not in value:
+        return f"anthropic/{value}"
+    return value
+
+
 def parse_anthropic_request(data: object) -> AnthropicRequest:
     """``data`` (decoded JSON) as a validated request; raises :class:`InvalidRequest`."""
     if not isinstance(data, dict):
@@ -251,7 +259,7 @@ def parse_anthropic_request(data: object) -> AnthropicRequest:
     choice, parallel = _tool_choice(data.get("tool_choice"))
     stops = data.get("stop_sequences")
     fields = {
-        "model": data.get("model"),
+        "model": _model(data.get("model")),
         "messages": messages,
         "max_tokens": data.get("max_tokens"),
         "temperature": data.get("temperature"),
