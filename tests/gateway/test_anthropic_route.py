@@ -485,6 +485,6 @@ async def test_an_image_in_a_tool_result_is_refused_by_an_openai_upstream(
             )
     assert caught.value.error_code == "unsupported_parameter"
     assert caught.value.api_message == (
-        "messages.2.content: images in tool results are not supported by provider 'openai'"
+        "messages: images in tool results are not supported by provider 'openai'"
     )
     assert fake_openai.requests == []

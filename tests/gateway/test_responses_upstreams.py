@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+import openai
 import pytest
 from openai import AsyncOpenAI
 from openai.types.responses import Response
@@ -223,3 +224,27 @@ async def test_the_request_reaches_the_openai_upstream_in_its_terms() -> None:
     }
     assert body["reasoning_effort"] == "low"
     assert (body["temperature"], body["top_p"], body["max_completion_tokens"]) == (0.5, 0.9, 99)
+
+
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+async def test_an_image_in_a_function_call_output_is_refused_by_an_openai_upstream() -> None:
+    """Chat Completions' tool messages take text only: refused naming ``input``, not dropped."""
+    upstream: Upstream = UPSTREAMS[0].values[0]  # type: ignore[assignment]
+    image = {"type": "input_image", "image_url": f"data:image/png;base64,{PIXEL}"}
+    items: Any = [
+        {"role": "user", "content": "Take a screenshot."},
+        {"type": "function_call", "call_id": "c1", "name": "shot", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": [image]},
+    ]
+    with FakeOpenAI() as fake:
+        async with client_for(upstream, fake) as client:
+            with pytest.raises(openai.BadRequestError) as caught:
+                await client.responses.create(model=upstream.model, input=items)
+        assert fake.requests == []
+    assert caught.value.code == "unsupported_parameter"
+    assert caught.value.param == "input"

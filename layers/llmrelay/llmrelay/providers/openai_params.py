@@ -67,12 +67,12 @@ def _assistant(message: Message) -> JSON:
     return body
 
 
-def _tool_result(message: Message, index: int, provider: str) -> JSON:
+def _tool_result(message: Message, provider: str) -> JSON:
     if any(isinstance(part, ImagePart) for part in message.parts):
+        # Named as ``messages`` alone: a dialect's own indices differ from the neutral ones.
         raise UnsupportedParameter(
-            f"messages.{index}.content: images in tool results are not supported by provider "
-            f"{provider!r}",
-            param=f"messages.{index}.content",
+            f"messages: images in tool results are not supported by provider {provider!r}",
+            param="messages",
             provider=provider,
         )
     return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
@@ -82,11 +82,11 @@ def openai_messages(call: ProviderCall) -> list[JSON]:
     messages: list[JSON] = []
     if call.system:
         messages.append({"role": "system", "content": call.system})
-    for index, message in enumerate(call.messages):
+    for message in call.messages:
         if message.role == "assistant":
             messages.append(_assistant(message))
         elif message.role == "tool":
-            messages.append(_tool_result(message, index, call.provider))
+            messages.append(_tool_result(message, call.provider))
         else:
             messages.append(_user(message))
     return messages
