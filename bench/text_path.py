@@ -127,7 +127,7 @@ def one_round(tree: Path, upstreams: dict[str, dict[str, str]], plan: dict[str, 
         out[f"cold: import app + first {provider} call (CPU ms)"] = [cpu]
     code = _FIRST_CALL.format(keys=KEYS, calls=_calls(upstreams))
     done = _python(tree, ["-X", "importtime", "-c", code])
-    out["llmrelay's own modules, all of the above (-X importtime self ms)"] = [
+    out["llmrelay's own modules, all of the above (-X importtime self, wall ms)"] = [
         own_import_ms(done.stderr)
     ]
     child = _python(tree, ["-m", "bench.text_path_child", json.dumps(plan)])
