@@ -159,7 +159,9 @@ async def test_millions_of_tiny_chunks_do_not_starve_other_clients() -> None:
         waits = [await served_meanwhile(other) for _ in range(5)]
         await sender
     assert len(seen.paths) >= 5
-    assert max(waits) < 0.2, waits
+    # Starved, each would wait for the whole flood's parse (2 s here, several on a loaded
+    # machine); served in turn, each waits a fraction of that.
+    assert max(waits) < 1.0, waits
 
 
 async def test_one_huge_chunk_reaches_the_handler_piece_by_piece() -> None:

@@ -285,8 +285,9 @@ async def test_two_million_one_byte_chunks_are_refused_and_others_are_served(
     await asyncio.sleep(0.05)
     for _ in range(3):
         await still_served(running)
-    await asyncio.wait_for(sender, 10)
-    assert time.monotonic() - began < 5  # cut at 16,384 chunks, not parsed to the end
+    await asyncio.wait_for(sender, 30)
+    # Cut at 16,384 chunks (a fraction of a second), not parsed to the end (12 s and more).
+    assert time.monotonic() - began < 10
 
 
 async def test_the_log_holds_no_query_string_key_and_no_raw_control_character(
