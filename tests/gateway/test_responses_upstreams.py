@@ -248,3 +248,18 @@ async def test_an_image_in_a_function_call_output_is_refused_by_an_openai_upstre
         assert fake.requests == []
     assert caught.value.code == "unsupported_parameter"
     assert caught.value.param == "input"
+
+
+async def test_tool_settings_without_tools_are_not_sent_to_an_openai_upstream() -> None:
+    """OpenAI refuses ``tool_choice`` and ``parallel_tool_calls`` without ``tools`` (the fake
+    too): with no tools they ask for nothing, so they stay home."""
+    upstream: Upstream = UPSTREAMS[0].values[0]  # type: ignore[assignment]
+    with FakeOpenAI(Reply(pieces=("Hi",))) as fake:
+        async with client_for(upstream, fake) as client:
+            answer = await client.responses.create(
+                model=upstream.model, input="Hi", tool_choice="none", parallel_tool_calls=False
+            )
+        [sent] = [request.body for request in fake.requests]
+    assert answer.output_text == "Hi"
+    assert "tool_choice" not in sent
+    assert "parallel_tool_calls" not in sent

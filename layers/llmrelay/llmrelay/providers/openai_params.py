@@ -11,7 +11,8 @@ OpenAI-compatible preset, and Hugging Face's client, which takes the same JSON).
 - ``tools`` as ``function`` tools, ``tool_choice`` (a named tool as
   ``{"type": "function", "function": {"name"}}``), ``parallel_tool_calls``,
   ``response_format`` (``json_schema`` with ``name``, ``schema``, ``strict``), ``stop``,
-  ``top_p``, ``seed``, ``reasoning_effort``: each only when the request sets it.
+  ``top_p``, ``seed``, ``reasoning_effort``: each only when the request sets it (and the
+  tool settings only with tools, as OpenAI refuses them otherwise).
 """
 
 from __future__ import annotations
@@ -119,12 +120,12 @@ def _tool_choice(choice: str | ToolChoice) -> object:
 def openai_options(call: ProviderCall) -> JSON:
     """The optional request fields, only those the request sets."""
     options: JSON = {}
-    if call.tools:
+    if call.tools:  # OpenAI refuses the tool settings without tools (they ask nothing then)
         options["tools"] = [tool_param(tool) for tool in call.tools]
-    if call.tool_choice is not None:
-        options["tool_choice"] = _tool_choice(call.tool_choice)
-    if call.parallel_tool_calls is not None:
-        options["parallel_tool_calls"] = call.parallel_tool_calls
+        if call.tool_choice is not None:
+            options["tool_choice"] = _tool_choice(call.tool_choice)
+        if call.parallel_tool_calls is not None:
+            options["parallel_tool_calls"] = call.parallel_tool_calls
     if call.response_format is not None:
         options["response_format"] = response_format_param(call.response_format)
     if call.stop:

@@ -14,7 +14,8 @@ fault sends such a document as a ``data:`` event on the 200 stream. Any path end
 (``/v1beta/openai/``) hit it too; ``fake.requests`` shows the path the client used.
 
 Given ``api_key``, the fake answers 401 to any other bearer token and, like the real API,
-quotes the token back in its message: the test of every adapter's redaction.
+quotes the token back in its message: the test of every adapter's redaction. Like the real
+API, it refuses ``tool_choice`` or ``parallel_tool_calls`` sent without ``tools`` (a 400).
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ def chunks_of(raw: bytes) -> list[dict[str, Any]]:
     lines = raw.decode().splitlines()
     datas = [line.removeprefix("data:").strip() for line in lines if line.startswith("data:")]
     return [json.loads(data) for data in datas if data != "[DONE]"]
+
+
+def _needs_tools(body: dict[str, Any]) -> str | None:
+    """OpenAI's 400 for a tool setting sent without ``tools``."""
+    for name in ("tool_choice", "parallel_tool_calls"):
+        if name in body and not body.get("tools"):
+            allowed = f"'{name}' is only allowed when 'tools' are specified."
+            return f"Invalid value for '{name}': {allowed}"
+    return None
 
 
 def _error_type(fault: Fault) -> tuple[str, str | None]:
@@ -150,6 +160,11 @@ class FakeOpenAI(FakeUpstream):
             await response.send(401, json.dumps(document).encode(), self._headers("json"))
             return
         body = body if isinstance(body, dict) else {}
+        problem = _needs_tools(body)
+        if problem is not None:  # as the real API refuses it
+            document = self.error_document("invalid_request_error", problem, None)
+            await response.send(400, json.dumps(document).encode(), self._headers("json"))
+            return
         model = str(body.get("model", ""))
         if body.get("stream") is True:
             options = body.get("stream_options") or {}
