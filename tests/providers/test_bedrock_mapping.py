@@ -222,10 +222,18 @@ def test_claude_keeps_a_max_tokens_above_the_budget() -> None:
     assert request["inferenceConfig"] == {"maxTokens": 3000}
 
 
+def test_claude_fits_its_budget_below_a_smaller_max_tokens() -> None:
+    """As the anthropic provider does: ``max_tokens`` is the caller's limit, the effort a hint."""
+    request = reasoning_call(CLAUDE, reasoning_effort="low", max_tokens=2048)
+    assert request["inferenceConfig"] == {"maxTokens": 2048}
+    thinking = {"type": "enabled", "budget_tokens": 2047}
+    assert request["additionalModelRequestFields"] == {"thinking": thinking}
+
+
 @pytest.mark.parametrize(
     ("fields", "param"),
     [
-        pytest.param({"max_tokens": 2048}, "max_tokens", id="max-tokens-not-above-budget"),
+        pytest.param({"max_tokens": 1024}, "max_tokens", id="max-tokens-not-above-least-budget"),
         pytest.param({"temperature": 0.3}, "temperature", id="temperature"),
         pytest.param({"top_p": 0.5}, "top_p", id="top-p"),
         pytest.param(

@@ -6,7 +6,8 @@ profile or ARN naming ``anthropic.claude``) take Anthropic's own ``thinking`` pa
 ``additionalModelRequestFields``, with the budgets of the ``anthropic`` provider
 (:data:`~llmrelay.providers.anthropic_params.THINKING_BUDGETS`), and Anthropic's rules: the
 budget stays below ``maxTokens`` (without ``max_tokens`` the budget goes on top of
-:data:`DEFAULT_MAX_TOKENS`; a ``max_tokens`` not above it is refused), and with thinking on no
+:data:`DEFAULT_MAX_TOKENS`; a ``max_tokens`` not above it lowers it to ``max_tokens - 1``,
+and one not above 1024, the least budget, is refused), and with thinking on no
 ``temperature`` but 1, no ``top_p`` under 0.95, no forced tool. Every other model gets
 ``outputConfig.effort`` (``minimal`` as ``low``). ``none`` sends nothing: thinking is off
 unless asked for.
@@ -27,6 +28,7 @@ __all__ = ["DEFAULT_MAX_TOKENS", "Reasoning", "reasoning_of"]
 DEFAULT_MAX_TOKENS: Final = 4096  # as the anthropic provider's, when thinking needs a bound
 _EFFORT: Final = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
 _MIN_TOP_P: Final = 0.95
+_LEAST_BUDGET: Final = THINKING_BUDGETS["minimal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +51,11 @@ def _claude(call: ProviderCall, effort: str) -> Reasoning:
     budget = THINKING_BUDGETS[effort]  # type: ignore[index]
     if call.max_tokens is None:
         max_tokens = DEFAULT_MAX_TOKENS + budget
-    elif call.max_tokens <= budget:
-        why = f"must be more than {budget}, the thinking budget of reasoning_effort {effort!r},"
+    elif call.max_tokens <= _LEAST_BUDGET:
+        why = f"must be more than {_LEAST_BUDGET}, Anthropic's least thinking budget,"
         raise _refuse("max_tokens", why)
-    else:
-        max_tokens = call.max_tokens
+    else:  # max_tokens is the caller's limit, the effort a hint: the budget fits below it
+        max_tokens, budget = call.max_tokens, min(budget, call.max_tokens - 1)
     if call.temperature is not None and call.temperature != 1.0:
         raise _refuse("temperature", "cannot be changed with reasoning_effort")
     if call.top_p is not None and call.top_p < _MIN_TOP_P:
