@@ -48,22 +48,30 @@ def _run_function(fake: FakeRuntimeApi, env: dict[str, str]) -> subprocess.Compl
 def test_the_function_warms_before_the_snapshot_and_answers_once_restored(
     snap_start_fake: FakeRuntimeApi, moto_server: str, moto_secret: SecretFactory
 ) -> None:
-    secret = moto_secret({"OPENAI_API_KEY": KEY})
+    # A name of its own, deleted after: moto's backend outlives the test in this process.
+    secret = moto_secret({"OPENAI_API_KEY": KEY}, name="llmrelay/snapstart-function")
+    try:
+        _answers_once_restored(snap_start_fake, moto_server, secret.secret_id)
+    finally:
+        secret.delete()
+
+
+def _answers_once_restored(fake: FakeRuntimeApi, moto_server: str, secret_id: str) -> None:
     body = json.dumps({"messages": [{"role": "user", "content": "hello after the restore"}]})
     event = {"rawPath": "/chat", "requestContext": {"http": {"method": "POST"}}, "body": body}
-    request_id = snap_start_fake.enqueue(event)
+    request_id = fake.enqueue(event)
     with FakeOpenAI(api_key=KEY) as upstream:
         done = _run_function(
-            snap_start_fake,
+            fake,
             {
                 "LLMRELAY_DEFAULT_MODEL": "openai/gpt-4o-mini",
                 "LLMRELAY_OPENAI_BASE_URL": f"{upstream.url}/v1",
-                "LLMRELAY_SECRET_ID": secret.secret_id,
+                "LLMRELAY_SECRET_ID": secret_id,
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_server,
             },
         )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert [path for _, path, _ in snap_start_fake.requests] == [
+    assert [path for _, path, _ in fake.requests] == [
         f"{BASE}/restore/next",
         f"{BASE}/invocation/next",
         f"{BASE}/invocation/{request_id}/response",
@@ -71,7 +79,7 @@ def test_the_function_warms_before_the_snapshot_and_answers_once_restored(
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     [warm_up] = [r for r in records if r.get("message") == "snapshot warm-up"]
     assert warm_up["providers"] == ["openai"]
-    answer = snap_start_fake.exchanges[request_id].body.decode()
+    answer = fake.exchanges[request_id].body.decode()
     assert "event: delta" in answer
     assert "event: done" in answer
     assert KEY not in done.stdout + done.stderr
