@@ -183,11 +183,11 @@ class RuntimeApi:
         if parts == ["invocation", "next"]:
             return "GET", self._next
         if parts == ["init", "error"]:
-            return "POST", self._init_error
+            return "POST", partial(self._lifecycle_error, "init", "InitError")
         if parts == ["restore", "next"]:
             return "GET", self._restore_next
         if parts == ["restore", "error"]:
-            return "POST", self._restore_error
+            return "POST", partial(self._lifecycle_error, "restored", "RestoreError")
         if len(parts) == 3 and parts[0] == "invocation" and parts[1]:
             if parts[2] == "response":
                 return "POST", partial(self._response, parts[1])
@@ -325,20 +325,13 @@ class RuntimeApi:
         self.state = "restored"
         await response.send(200, b"", [("Content-Type", "application/json")])
 
-    async def _restore_error(self, request: Request, response: ResponseWriter) -> None:
-        if self.state != "restored":
-            message = f"State transition from {self.state} to RestoreError failed"
-            await _reject(response, 403, "InvalidStateTransition", message)
-            return
-        body = await request.read_body(_BUFFERED_LIMIT)
-        kind = request.headers.get("lambda-runtime-function-error-type", "")
-        self.state = "failed"
-        self._settle(FunctionError.from_payload(body, kind))
-        await response.send(202, _json({"status": "OK"}), [("Content-Type", "application/json")])
-
-    async def _init_error(self, request: Request, response: ResponseWriter) -> None:
-        if self.state != "init":
-            message = f"State transition from {self.state} to InitError failed"
+    async def _lifecycle_error(
+        self, expected: str, phase: str, request: Request, response: ResponseWriter
+    ) -> None:
+        """``init/error`` (in the ``init`` state) or ``restore/error`` (once ``restored``):
+        the worker failed before any invocation; the pool hears why."""
+        if self.state != expected:
+            message = f"State transition from {self.state} to {phase} failed"
             await _reject(response, 403, "InvalidStateTransition", message)
             return
         body = await request.read_body(_BUFFERED_LIMIT)
