@@ -12,6 +12,7 @@ import pytest
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import RawMessageStreamEvent
 from tests.protocols.sse_reader import read_sse
+from tests.protocols.test_native_blocks import SIGNATURE, answer
 
 from llmrelay.errors import (
     InvalidRequest,
@@ -46,30 +47,6 @@ from llmrelay.protocols.anthropic_blocks import BlockFrames, frame
 from llmrelay.protocols.base import Heartbeat, StreamItem, StreamMeta
 
 META = StreamMeta("req-1", "echo", "echo/echo", 1_700_000_000)
-SIGNATURE = "EqQBCkgIARABGAIiQL+/sig=="
-
-
-def answer() -> list[StreamItem]:
-    """Reasoning with a split signature, text, then two interleaved tool calls."""
-    return [
-        BlockStart(0, "reasoning"),
-        ReasoningDelta("Let me ", 0),
-        ReasoningDelta("think.", 0),
-        ReasoningDelta(index=0, signature=SIGNATURE[:10]),
-        ReasoningDelta(index=0, signature=SIGNATURE[10:]),
-        BlockEnd(0, ReasoningBlock("Let me think.", SIGNATURE)),
-        BlockStart(1, "text"),
-        TextDelta("Checking.", 1),
-        BlockEnd(1, TextBlock("Checking.")),
-        BlockStart(2, "tool_call", id="call_a", name="weather"),
-        BlockStart(3, "tool_call", id="call_b", name="time"),
-        ToolCallDelta('{"city":', 2),
-        ToolCallDelta('{"tz":"CET"}', 3),
-        ToolCallDelta('"Paris"}', 2),
-        BlockEnd(2, ToolCall("call_a", "weather", '{"city":"Paris"}')),
-        BlockEnd(3, ToolCall("call_b", "time", '{"tz":"CET"}')),
-        Finish("tool_calls", Usage(10, 7, cache_read_tokens=4, reasoning_tokens=3)),
-    ]
 
 
 async def _items(items: Iterable[StreamItem]) -> AsyncIterator[StreamItem]:
