@@ -113,11 +113,22 @@ async def gateway(
             yield running
 
 
+class _Transport:
+    """A socket that takes every write at once."""
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return False
+
+
 class _Wire:
     """The client's connection as the front writes to it: each write, and when."""
 
     def __init__(self) -> None:
         self.writes: list[tuple[float, bytes]] = []
+        self.transport = _Transport()
 
     def write(self, data: bytes) -> None:
         self.writes.append((time.monotonic(), bytes(data)))

@@ -65,8 +65,11 @@ class Wire:
 
     async def _receive(self, within_s: float | None, why: str) -> None:
         try:
-            async with asyncio.timeout(within_s):
+            if within_s is None:  # (a timeout context costs a timer handle per read)
                 data = await self.reader.read(_READ_BYTES)
+            else:
+                async with asyncio.timeout(within_s):
+                    data = await self.reader.read(_READ_BYTES)
         except TimeoutError:
             raise RequestTimeout(why) from None
         except ConnectionError:
@@ -145,7 +148,11 @@ class Wire:
         await self.write(data)
 
     async def write(self, data: bytes) -> None:
-        self.writer.write(data)
+        writer = self.writer
+        writer.write(data)
+        transport = writer.transport
+        if not transport.get_write_buffer_size() and not transport.is_closing():
+            return  # all of it went to the socket: nothing to wait for (the usual case)
         try:
             async with asyncio.timeout(self.limits.send_timeout_s):
                 await self.writer.drain()

@@ -70,8 +70,11 @@ class _Client:
     async def write(self, data: bytes) -> None:
         if self._head is not None:
             await self._send_head(data)
-        else:
-            await self._guard(self.response.write(data))
+        elif not self.gone:  # every chunk's path: no coroutine wrapped around the write
+            try:
+                await self.response.write(data)
+            except ConnectionError:
+                self._lost()
 
     async def end(self) -> None:
         await self.flush()
@@ -90,8 +93,11 @@ class _Client:
         try:
             await action
         except ConnectionError:
-            self.gone = True
-            self.response.abort()
+            self._lost()
+
+    def _lost(self) -> None:
+        self.gone = True
+        self.response.abort()
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -197,14 +203,14 @@ class FunctionUrl:
     ) -> None:
         """Pass the decoded answer to the client."""
         async for item in items:
-            if isinstance(item, InvocationFailed):
+            if isinstance(item, bytes):  # (the most frequent, first)
+                await client.write(item)
+            elif isinstance(item, InvocationFailed):
                 _log.warning("function error: %s", item.error)
                 message = str(item.error)
                 await self._error(request, client.response, 502, "function_error", message, *extra)
             elif isinstance(item, ResponseHead):
                 await client.start(item, extra)
-            elif isinstance(item, bytes):
-                await client.write(item)
             elif isinstance(item, ResponseDone):
                 if item.error is not None:
                     _log.warning("function error after the first byte: %s", item.error)

@@ -99,6 +99,13 @@ class InvocationFailed:
 
 
 RawItem = ResponseStarted | bytes | ResponseEnded | InvocationFailed
+
+
+class _Expired:
+    """Queued when the deadline passes while the reader waits on an empty queue."""
+
+
+_EXPIRED = _Expired()
 Idle = Callable[[], Awaitable[None]]
 
 
@@ -118,7 +125,8 @@ class Invocation:
         self.timeout_s = timeout_s
         self.deadline_ms = int((now + timeout_s) * 1000)
         self._deadline = time.monotonic() + timeout_s
-        self._queue: asyncio.Queue[RawItem] = asyncio.Queue(_QUEUE_ITEMS)
+        self._queue: asyncio.Queue[RawItem | _Expired] = asyncio.Queue(_QUEUE_ITEMS)
+        self._expired = False
         self.finished = False
         self.closed = False
         self.timed_out = False
@@ -158,29 +166,47 @@ class Invocation:
         one write (the frames of one upstream read) then reaches the client in one write
         too, instead of a system call and a wake-up of the client per frame. Nothing is
         held back for it: only what is there is joined."""
-        held: RawItem | None = None
-        while True:
-            remaining = self._deadline - time.monotonic()
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
+        # One timer for the whole answer, not a timeout context per wait: each of those
+        # costs a timer handle, and the reader waits once per chunk.
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._timed_out()
+        timer = asyncio.get_running_loop().call_later(remaining, self._expire)
+        try:
+            held: RawItem | None = None
+            while True:
+                if self._expired:
+                    raise self._timed_out()
                 if held is not None:
                     item, held = held, None
                 elif not self._queue.empty():  # every chunk's path: no task, no timer
-                    item = self._queue.get_nowait()
+                    got = self._queue.get_nowait()
+                    if isinstance(got, _Expired):
+                        raise self._timed_out()
+                    item = got
                 else:
                     if idle is not None:
                         await idle()
-                    async with asyncio.timeout(remaining):
-                        item = await self._queue.get()
-            except TimeoutError:
-                self.timed_out = True
-                raise FunctionTimeout(self.timeout_s) from None
-            if isinstance(item, bytes) and not self._queue.empty():
-                item, held = self._joined(item)
-            yield item
-            if isinstance(item, ResponseEnded | InvocationFailed):
-                return
+                    got = await self._queue.get()
+                    if isinstance(got, _Expired):
+                        raise self._timed_out()
+                    item = got
+                if isinstance(item, bytes) and not self._queue.empty():
+                    item, held = self._joined(item)
+                yield item
+                if isinstance(item, ResponseEnded | InvocationFailed):
+                    return
+        finally:
+            timer.cancel()
+
+    def _expire(self) -> None:
+        self._expired = True
+        if self._queue.empty():  # wakes a reader waiting for the next item
+            self._queue.put_nowait(_EXPIRED)
+
+    def _timed_out(self) -> FunctionTimeout:
+        self.timed_out = True
+        return FunctionTimeout(self.timeout_s)
 
     def _joined(self, first: bytes) -> tuple[bytes, RawItem | None]:
         """``first`` and the body bytes queued after it, joined; the item that stopped the
@@ -188,6 +214,8 @@ class Invocation:
         parts = [first]
         while not self._queue.empty():
             item = self._queue.get_nowait()
+            if isinstance(item, _Expired):
+                break  # (the flag is set: the next turn of items() raises)
             if not isinstance(item, bytes):
                 return b"".join(parts), item
             parts.append(item)

@@ -159,40 +159,39 @@ def _terminal(item: InvocationFailed | ResponseEnded, *, head_sent: bool) -> Htt
     return InvocationFailed(item.error or FunctionError("Runtime.InvalidPrelude", message))
 
 
-async def _streamed(items: AsyncIterator[RawItem], content_type: str) -> AsyncIterator[HttpItem]:
-    parser = PreludeParser() if content_type == HTTP_INTEGRATION else None
-    if parser is None:
-        yield ResponseHead(200, (("content-type", content_type),))
-    async for item in items:
-        if isinstance(item, InvocationFailed | ResponseEnded):
-            yield _terminal(item, head_sent=parser is None)
-            return
-        if not isinstance(item, bytes):
-            continue
-        if parser is None:
-            yield item
-        elif (found := parser.feed(item)) is not None:
-            parser = None
-            yield found[0]
-            if found[1]:
-                yield found[1]
-
-
 async def decode_response(items: AsyncIterator[RawItem]) -> AsyncIterator[HttpItem]:
     """Head, body pieces and :class:`ResponseDone`, or one :class:`InvocationFailed`
     before any head. The raw items are always read to the end, so the function is
-    never left blocked on a response nobody reads."""
+    never left blocked on a response nobody reads.
+
+    A streamed body is passed on from this generator's own loop, not through a nested
+    one: each chunk crosses one generator on its way to the client, not two."""
     try:
-        async for item in items:
-            if isinstance(item, InvocationFailed):
-                yield item
-            elif isinstance(item, ResponseStarted) and item.streaming:
-                async for out in _streamed(items, item.content_type):
-                    yield out
-            elif isinstance(item, ResponseStarted):
-                async for out in _buffered(items):
-                    yield out
+        first = await anext(items, None)
+        if isinstance(first, InvocationFailed):
+            yield first
             return
+        if not isinstance(first, ResponseStarted):
+            return
+        if not first.streaming:
+            async for out in _buffered(items):
+                yield out
+            return
+        parser = PreludeParser() if first.content_type == HTTP_INTEGRATION else None
+        if parser is None:
+            yield ResponseHead(200, (("content-type", first.content_type),))
+        async for item in items:
+            if isinstance(item, bytes):
+                if parser is None:
+                    yield item
+                elif (found := parser.feed(item)) is not None:
+                    parser = None
+                    yield found[0]
+                    if found[1]:
+                        yield found[1]
+            elif isinstance(item, InvocationFailed | ResponseEnded):
+                yield _terminal(item, head_sent=parser is None)
+                return
     except InvalidResponse as exc:
         await _drain(items)
         yield InvocationFailed(FunctionError("Runtime.InvalidResponse", str(exc)))

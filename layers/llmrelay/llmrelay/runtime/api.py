@@ -137,11 +137,12 @@ class ResponseStream:
     """One streamed ``/response``: :meth:`write` frames parts for sending, :meth:`finish`
     ends the body (plainly or with error trailers) and returns Lambda's status.
 
-    Written parts leave as soon as the writing task next waits (for the app's next part,
-    typically), in one send with whatever else was written until then: the prelude with
-    the first frames, or the frames an upstream delivered in one read. That costs no
-    latency (nothing is held while there is work to wait for) and saves a system call and
-    a wake-up of the reader per frame. Past :data:`_FLUSH_BYTES` they leave at once.
+    The first write of an event-loop turn leaves at once (with the request head, on the
+    first); what the same turn writes after it is held until the turn ends and leaves in
+    one send: the frames an upstream delivered in one read, the prelude's companions. So
+    a lone token costs no wait for the loop to come round, and a burst costs one system
+    call and one wake-up of the reader, not one per frame. Past :data:`_FLUSH_BYTES` held
+    parts leave at once.
     """
 
     def __init__(
@@ -151,27 +152,35 @@ class ResponseStream:
         self._client = client or _framed("POST", "/", [("Host", "-"), *STREAMING_HEADERS])[0]
         self._pending = [head]  # the request head leaves with the first bytes of the body
         self._size = len(head)
-        self._flush_handle: asyncio.Handle | None = None
+        self._turn: asyncio.Handle | None = None  # set while this turn has sent
 
     async def write(self, *parts: bytes) -> None:
         for part in parts:
             if part:
                 self._pending.append(chunk(part))
                 self._size += len(part)
-        if self._size >= _FLUSH_BYTES:
-            self._flush()
-        elif self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+        if self._turn is None:
+            self._send()
+            self._turn = asyncio.get_running_loop().call_soon(self._end_turn)
+        elif self._size >= _FLUSH_BYTES:
+            self._send()
         await self._writer.drain()
 
-    def _flush(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+    def _end_turn(self) -> None:
+        self._turn = None
+        self._send()
+
+    def _send(self) -> None:
         if self._pending:
             self._writer.write(b"".join(self._pending))
             self._pending.clear()
             self._size = 0
+
+    def _flush(self) -> None:
+        if self._turn is not None:
+            self._turn.cancel()
+            self._turn = None
+        self._send()
 
     async def finish(self, end: bytes = LAST_CHUNK) -> Reply:
         self._pending.append(end)
@@ -182,9 +191,10 @@ class ResponseStream:
             return await _read_reply(self._reader, self._client)
 
     def close(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        if self._turn is not None:
+            self._turn.cancel()
+            self._turn = None
+        self._pending.clear()
         _close((self._reader, self._writer))
 
 
