@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
-from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped,unused-ignore]
 
 from llmrelay.local.template import load_function_config
 
@@ -395,6 +394,10 @@ def test_outputs(template: dict[str, Any], output: str, value: object) -> None:
 
 
 def test_cfn_lint_finds_nothing_not_even_informational() -> None:
+    # Imported here: cfn-lint pulls in sympy, half a second that every test worker would
+    # otherwise pay while collecting, for this one test.
+    from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped,unused-ignore]
+
     matches = lint_file(TEMPLATE, config=ManualArgs(include_checks=["I"]))
     assert [str(match) for match in matches] == []
 
