@@ -52,11 +52,15 @@ XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal
 TEST_PATHS = $(addprefix tests/,$(AREA))
 # One gate, coverage report's, over both parts (none for one area, which covers only its part).
 COV = $(if $(strip $(AREA)),,--cov --cov-report= --cov-fail-under=0)
+# The serial part collects only the files that mark a test serial (collecting all 3,000 to
+# select two took 3 s); tests/conftest.py stops the run if a test is marked serial elsewhere.
+SERIAL_FILES = $(shell grep -rlE --include='*.py' 'mark\.serial' tests)
+SERIAL_PATHS = $(if $(strip $(AREA)),$(TEST_PATHS),$(SERIAL_FILES))
 SELECTED_OR_NONE = || [ $$? -eq 5 ]  # pytest's "no test selected": a part may have none
 test: venv
 	rm -f .coverage .coverage.*
 	$(PY) -m pytest $(XDIST) -m 'not serial' $(COV) $(TEST_PATHS) $(PYTEST_ARGS) $(SELECTED_OR_NONE)
-	$(PY) -m pytest -m serial $(COV) $(if $(COV),--cov-append) $(TEST_PATHS) $(PYTEST_ARGS) \
+	$(PY) -m pytest -m serial $(COV) $(if $(COV),--cov-append) $(SERIAL_PATHS) $(PYTEST_ARGS) \
 	    $(SELECTED_OR_NONE)
 	$(if $(COV),$(PY) -m coverage report)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,23 @@ from tests.helpers.shell_env import is_scrubbed
 
 from llmrelay.config import get_settings
 from llmrelay.secrets import clear_secret_caches
+
+# What the Makefile's serial part greps for (written as a pattern here, so this file is not
+# one of the files it finds).
+_SERIAL_MARK = re.compile(r"mark\.serial")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test``'s serial part collects only the files that name the serial mark: a test
+    marked serial from anywhere else (a conftest, a plugin) would run in neither part."""
+    for item in items:
+        if item.get_closest_marker("serial") and not _SERIAL_MARK.search(
+            item.path.read_text(encoding="utf-8")
+        ):
+            message = f"{item.nodeid} is marked serial outside its file: make test would skip it"
+            raise pytest.UsageError(message)
+
 
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -112,13 +130,21 @@ def moto_secret(
 
         client = boto3.client("secretsmanager")
 
+        created: list[str] = []
+
         def create(value: Mapping[str, object] | str, name: str = "llmrelay/test") -> MotoSecret:
             client.create_secret(Name=name, SecretString=_encode(value))
+            created.append(name)
             monkeypatch.setenv("LLMRELAY_SECRET_ID", name)
             get_settings.cache_clear()
             return MotoSecret(name, client)
 
         yield create
+        # A moto server's backend is the process's and outlives the test: a secret left in it
+        # breaks the next test in this worker that creates one of the same name.
+        for name in created:
+            with contextlib.suppress(Exception):
+                client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
 
 
 DYNAMODB_TABLE = "llmrelay-test"

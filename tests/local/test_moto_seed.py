@@ -37,9 +37,9 @@ def test_a_missing_secrets_file_is_reported(tmp_path: Path) -> None:
 def test_the_secret_is_seeded_and_the_workers_are_pointed_at_it() -> None:
     import boto3  # type: ignore[import-untyped,unused-ignore]
 
-    with SeededSecret({"OPENAI_API_KEY": "sk-1"}, "llmrelay/test") as env:
+    with SeededSecret({"OPENAI_API_KEY": "sk-1"}, "llmrelay/moto-seed-test") as env:
         assert env["AWS_ENDPOINT_URL_SECRETS_MANAGER"].startswith("http://127.0.0.1:")
-        assert env["LLMRELAY_SECRET_ID"] == "llmrelay/test"
+        assert env["LLMRELAY_SECRET_ID"] == "llmrelay/moto-seed-test"
         client: Any = boto3.client(
             "secretsmanager",
             endpoint_url=env["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
@@ -47,5 +47,5 @@ def test_the_secret_is_seeded_and_the_workers_are_pointed_at_it() -> None:
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         )
-        stored = client.get_secret_value(SecretId="llmrelay/test")["SecretString"]
+        stored = client.get_secret_value(SecretId="llmrelay/moto-seed-test")["SecretString"]
     assert json.loads(stored) == {"OPENAI_API_KEY": "sk-1"}
