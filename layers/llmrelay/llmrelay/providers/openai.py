@@ -1,5 +1,6 @@
 """OpenAI and every OpenAI-compatible upstream (groq, gemini, mistral, ..., ``compat``)
-through the official SDK: ``AsyncOpenAI`` + ``chat.completions.create(stream=True)``.
+through the official SDK: ``AsyncOpenAI``, a streamed ``POST /chat/completions`` sent with the
+client's ``post`` and read raw (see :meth:`OpenAIProvider._open` and :mod:`.openai_raw`).
 
 The SDK is imported on first use (about 0.5 s of cold start that echo-only calls never pay).
 One client per (provider, key, base URL) and event loop keeps connections open across warm

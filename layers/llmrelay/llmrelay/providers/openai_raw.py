@@ -4,8 +4,9 @@ object it is, instead of a pydantic model.
 The SDK's ``AsyncStream`` builds a ``ChatCompletionChunk`` model for every chunk, nested
 models for its choices and delta included, and that costs about twenty times the
 ``json.loads`` of the same bytes: most of the CPU a streamed token costs. So llmrelay asks the
-SDK for the response itself (``chat.completions.with_streaming_response``: the same request,
-authentication, timeouts and error statuses), decodes the SSE (:mod:`llmrelay.sse_decode`)
+SDK for the response itself (the client's ``post`` with the raw-stream option that
+``with_streaming_response`` uses: the same request, authentication, timeouts and error
+statuses; see ``OpenAIProvider._open``), decodes the SSE (:mod:`llmrelay.sse_decode`)
 and hands the decoded objects to :func:`~llmrelay.providers.openai_chunks.events_from_chunks`,
 which reads dicts and models alike. What the SDK's stream does besides is kept: ``[DONE]``
 ends the answer and the rest of the body is read, so the connection is reused; an ``error``
