@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import pytest
+import pytest_asyncio
 from tests.leakscan import CANARY_CLIENT_KEY, CANARY_SECRETS, leak_scan
 
 from llmrelay import ChatRequest, stream_chat
@@ -158,6 +159,15 @@ def _fault_upstreams() -> Iterator[dict[str, Upstream]]:
         # would make the first case of a run time out by accident.
         asyncio.run(_warm(found))
         yield found
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", autouse=True)
+async def _warm_this_loop(_fault_upstreams: dict[str, Upstream]) -> None:
+    """Each module's cases share one loop; its first request to each provider is made here,
+    not inside a case's first-token window. Connection pools are per loop, and a new one can
+    cost more than the import: huggingface_hub's session loads the CA bundle anew (18 ms
+    alone; on a loaded 2-core machine that took a case past its 800 ms timeout)."""
+    await _warm(_fault_upstreams)
 
 
 @contextlib.contextmanager
