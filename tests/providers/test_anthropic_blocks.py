@@ -13,7 +13,6 @@ from tests.providers.conftest import Run
 from llmrelay import ChatRequest, stream_chat
 from llmrelay.blocks import BlockCollector
 from llmrelay.config import Settings
-from llmrelay.errors import UpstreamUnavailable
 from llmrelay.events import (
     BlockEnd,
     BlockStart,
@@ -147,17 +146,24 @@ async def test_cache_and_thinking_tokens_reach_the_usage(fake: FakeAnthropic) ->
     )
 
 
-async def test_broken_tool_input_json_fails_the_stream_as_unavailable(
+async def test_tool_input_that_is_not_json_is_passed_on_as_the_model_sent_it(
     fake: FakeAnthropic, run: Run
 ) -> None:
+    # As from every other provider (OpenAI's own API does the same): the arguments are the
+    # model's, byte for byte, and the client decides (the UI stream says tool-input-error).
     broken = FakeToolCall("toolu_x", "weather", ('{"city": ', "]]"))
     fake.queue(Reply(pieces=("Checking.",), tool_calls=(broken,), finish_reason="tool_calls"))
     settings = Settings.from_env({"LLMRELAY_ANTHROPIC_BASE_URL": fake.url})
     outcome = await run(request(), settings, StaticSecrets({"ANTHROPIC_API_KEY": KEY}))
-    assert type(outcome.error) is UpstreamUnavailable
-    assert outcome.error.retryable
+    assert outcome.error is None
     assert outcome.deltas == ["Checking."]
-    assert not any(isinstance(e, Finish) for e in outcome.events)
+    assert blocks_of(outcome.events) == [
+        TextBlock("Checking."),
+        ToolCall("toolu_x", "weather", '{"city": ]]'),
+    ]
+    finish = outcome.events[-1]
+    assert isinstance(finish, Finish)
+    assert finish.reason == "tool_calls"
 
 
 async def test_block_ends_carry_every_block_in_order(fake: FakeAnthropic) -> None:

@@ -1,8 +1,8 @@
 """Anthropic's streamed Messages events into block events. Pure.
 
-Read from the events that ``AsyncMessageStream`` yields (the raw ones; the SDK's derived
-``text`` / ``thinking`` / ``input_json`` / ``signature`` events repeat them and are skipped,
-and the SDK drops ``ping`` itself):
+Read from the raw events of ``messages.create(stream=True)`` (``ping`` is skipped, as are
+the derived ``text`` / ``thinking`` / ``input_json`` / ``signature`` copies that the SDK's
+``messages.stream`` helper would add):
 
 - ``content_block_start`` opens upstream block ``index``: ``text``; ``thinking`` (its
   ``thinking_delta`` pieces, then its ``signature_delta``: one reasoning block, signature

@@ -1,4 +1,4 @@
-"""A :class:`ProviderCall` as the keyword arguments of ``messages.stream``. Pure.
+"""A :class:`ProviderCall` as the keyword arguments of ``messages.create``. Pure.
 
 - ``system``: the merged system prompt; ``max_tokens`` always (Anthropic requires it);
   ``messages`` as :mod:`llmrelay.providers.anthropic_messages` maps them;
@@ -49,7 +49,7 @@ _MIN_TOP_P_WITH_THINKING: Final = 0.95
 
 @dataclass(frozen=True, slots=True)
 class AnthropicArguments:
-    """``kwargs`` for ``messages.stream``; ``json_tool``: the forced tool whose input is the
+    """``kwargs`` for ``messages.create``; ``json_tool``: the forced tool whose input is the
     answer's text (``None`` unless ``json_object`` was asked for)."""
 
     kwargs: JSON
@@ -143,7 +143,7 @@ def _response_format(call: ProviderCall, kwargs: JSON) -> str | None:
 
 
 def anthropic_arguments(call: ProviderCall, default_max_tokens: int) -> AnthropicArguments:
-    """The arguments of ``messages.stream`` for ``call`` (see the module's docstring)."""
+    """The arguments of ``messages.create`` for ``call`` (see the module's docstring)."""
     thinking, max_tokens = _thinking(call, call.max_tokens or default_max_tokens)
     kwargs: JSON = {
         "model": call.model,
