@@ -3,8 +3,9 @@ by the session, emptied before each test), the SDKs warmed once, and the gateway
 the way the function builds it, with the canary keys (``tests.leakscan``) as its secret and
 client API keys required.
 
-Timeouts are short so that a fault costs a fraction of a second: the first-token and idle
-timeouts are ``TIMEOUT_MS`` (see :mod:`.scenarios`), retries wait a few milliseconds.
+Timeouts are short so that a fault costs a fraction of a second: the first-token
+timeout is ``TIMEOUT_MS`` and the idle one ``IDLE_TIMEOUT_MS`` (see :mod:`.scenarios`), retries
+wait a few milliseconds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from llmrelay.observability import observed
 from llmrelay.secrets import StaticSecrets
 from llmrelay.testing import FakeAnthropic, FakeBedrock, FakeHuggingFace, FakeOpenAI, FakeUpstream
 
-from .scenarios import TIMEOUT_MS
+from .scenarios import IDLE_TIMEOUT_MS, TIMEOUT_MS
 
 __all__ = ["CLIENT_HEADERS", "Upstream", "Upstreams", "fault_app", "leak_scan", "settings_for"]
 
@@ -115,7 +116,7 @@ def settings_for(upstreams: Upstreams, env: Mapping[str, str] | None = None) -> 
         "LLMRELAY_RETRY_BASE_MS": "1",
         "LLMRELAY_RETRY_MAX_BACKOFF_MS": "4",
         "LLMRELAY_FIRST_TOKEN_TIMEOUT_MS": str(TIMEOUT_MS),
-        "LLMRELAY_IDLE_TIMEOUT_MS": str(TIMEOUT_MS),
+        "LLMRELAY_IDLE_TIMEOUT_MS": str(IDLE_TIMEOUT_MS),
     }
     return Settings.from_env({**base, **(env or {})})
 

@@ -26,6 +26,7 @@ from typing import Literal
 from llmrelay.testing import Fault, Reply
 
 __all__ = [
+    "IDLE_TIMEOUT_MS",
     "MID",
     "SCENARIOS",
     "SLOW_S",
@@ -36,11 +37,15 @@ __all__ = [
     "Scenario",
 ]
 
-# The first-token and idle timeouts: short enough that the timeout cases stay cheap (they
-# wait, they do not burn CPU), long enough never to fire for a fake that answers at once (in
-# ~5 ms) on a loaded 2-core machine: `make test`'s parallel workers beside the e2e emulators
-# and the browser (350 ms did fire there). SLOW_S stays far beyond a timed-out and retried try.
+# The first-token timeout: short enough that the timeout cases stay cheap (they wait, they
+# do not burn CPU), long enough never to fire for a fake that answers at once (in ~5 ms) on a
+# loaded 2-core machine: `make test`'s parallel workers beside the e2e emulators and the
+# browser (350 ms did fire there, in a loop's first request before conftest warmed each loop).
+# The idle timeout guards only the gap between pieces the fake writes back to back, with no
+# connection or request to make in it: half as long, which halves what the 56 stall cases
+# wait. SLOW_S stays far beyond a timed-out and retried try.
 TIMEOUT_MS = 800
+IDLE_TIMEOUT_MS = 400
 SLOW_S = 5.0  # a slow first byte or a stall: far beyond the timeouts (never waited for)
 
 TEXT = Reply().text  # "Hello, world!"
