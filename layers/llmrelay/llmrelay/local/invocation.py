@@ -193,9 +193,11 @@ class Invocation:
                     item = got
                 if isinstance(item, bytes) and not self._queue.empty():
                     item, held = self._joined(item)
-                yield item
                 if isinstance(item, ResponseEnded | InvocationFailed):
+                    timer.cancel()  # now, not when a reader that stops here lets go of us
+                    yield item
                     return
+                yield item
         finally:
             timer.cancel()
 
