@@ -167,7 +167,7 @@ async def _warm_this_loop(_fault_upstreams: dict[str, Upstream]) -> None:
     """Each module's cases share one loop; its first request to each provider is made here,
     not inside a case's first-token window. Connection pools are per loop, and a new one can
     cost more than the import: huggingface_hub's session loads the CA bundle anew (18 ms
-    alone; on a loaded 2-core machine that took a case past its 800 ms timeout)."""
+    alone; on a loaded 2-core machine that took a case past its first-token timeout)."""
     await _warm(_fault_upstreams)
 
 

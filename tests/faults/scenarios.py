@@ -39,12 +39,13 @@ __all__ = [
 
 # The first-token timeout: short enough that the timeout cases stay cheap (they wait, they
 # do not burn CPU), long enough never to fire for a fake that answers at once (in ~5 ms) on a
-# loaded 2-core machine: `make test`'s parallel workers beside the e2e emulators and the
-# browser (350 ms did fire there, in a loop's first request before conftest warmed each loop).
-# The idle timeout guards only the gap between pieces the fake writes back to back, with no
-# connection or request to make in it: half as long, which halves what the 56 stall cases
-# wait. SLOW_S stays far beyond a timed-out and retried try.
-TIMEOUT_MS = 800
+# loaded 2-core machine: `make test`'s six workers beside the e2e emulators and the browser,
+# on a fresh clone still compiling its bytecode. 350 ms fired there, then 800 ms did too (a
+# retry's new connection, SigV4-signed on a thread, took 1.2 s). The idle timeout guards only
+# the gap between pieces the fake writes back to back, already read when the gap starts, with
+# no connection, thread or request to make in it: a third as long. SLOW_S stays far beyond a
+# timed-out and retried try.
+TIMEOUT_MS = 1500
 IDLE_TIMEOUT_MS = 400
 SLOW_S = 5.0  # a slow first byte or a stall: far beyond the timeouts (never waited for)
 
