@@ -179,15 +179,13 @@ class Invocation:
                     raise self._timed_out()
                 if held is not None:
                     item, held = held, None
-                elif not self._queue.empty():  # every chunk's path: no task, no timer
-                    got = self._queue.get_nowait()
-                    if isinstance(got, _Expired):
-                        raise self._timed_out()
-                    item = got
                 else:
-                    if idle is not None:
-                        await idle()
-                    got = await self._queue.get()
+                    if self._queue.empty():
+                        if idle is not None:
+                            await idle()
+                        got = await self._queue.get()
+                    else:  # every chunk's path: no task, no wait
+                        got = self._queue.get_nowait()
                     if isinstance(got, _Expired):
                         raise self._timed_out()
                     item = got

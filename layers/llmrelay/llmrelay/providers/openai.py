@@ -40,6 +40,7 @@ from llmrelay.providers.tls import tls_context
 if TYPE_CHECKING:
     import httpx2
     from openai import AsyncOpenAI, Timeout
+    from openai._models import SecurityOptions
 
 __all__ = ["OpenAIProvider", "events_from_chunks", "finish_reason_of"]
 
@@ -48,6 +49,7 @@ _NO_KEY = "no-key"
 # What ``with_streaming_response`` sets: the SDK sends the request and hands back the
 # response unread, its status checked (an error status raises as from ``create``).
 _RAW_STREAM = {"X-Stainless-Raw-Response": "stream"}
+_BEARER: SecurityOptions = {"bearer_auth": True}
 
 
 def _timeout() -> Timeout:
@@ -125,7 +127,8 @@ class OpenAIProvider:
             "/chat/completions",
             cast_to=httpx2.Response,
             body=body,
-            options={"headers": _RAW_STREAM, "timeout": _timeout()},
+            # As create's: the API key only (the default would also allow an admin key).
+            options={"headers": _RAW_STREAM, "timeout": _timeout(), "security": _BEARER},
         )
         try:
             yield response
