@@ -1,5 +1,5 @@
 """Fixtures of the fault-injection suite: one fake upstream per provider on loopback (shared
-by the session, emptied before each test), the SDKs warmed once, and the gateway app built
+by the session, emptied before each test), warmed in each module's loop, and the gateway app built
 the way the function builds it, with the canary keys (``tests.leakscan``) as its secret and
 client API keys required.
 
@@ -10,7 +10,6 @@ wait a few milliseconds.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Iterator, Mapping
@@ -156,18 +155,16 @@ def _fault_upstreams() -> Iterator[dict[str, Upstream]]:
             stack.enter_context(FakeBedrock(access_key_id=CANARY_SECRETS["AWS_ACCESS_KEY_ID"])),
         )
         stack.enter_context(_role_credentials(pytest.MonkeyPatch.context()))
-        # An SDK's first import and client (0.5-2 s) inside a 300 ms first-token window
-        # would make the first case of a run time out by accident.
-        asyncio.run(_warm(found))
         yield found
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", autouse=True)
 async def _warm_this_loop(_fault_upstreams: dict[str, Upstream]) -> None:
     """Each module's cases share one loop; its first request to each provider is made here,
-    not inside a case's first-token window. Connection pools are per loop, and a new one can
-    cost more than the import: huggingface_hub's session loads the CA bundle anew (18 ms
-    alone; on a loaded 2-core machine that took a case past its first-token timeout)."""
+    not inside a case's first-token window: the SDK's first import and client (0.5-2 s in the
+    first module), and in every loop its connection pools (huggingface_hub's session loads
+    the CA bundle anew: 18 ms alone, which on a loaded 2-core machine took a case past its
+    first-token timeout)."""
     await _warm(_fault_upstreams)
 
 

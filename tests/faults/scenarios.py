@@ -123,7 +123,7 @@ _BAD_REQUEST = Expect("upstream_bad_request", 400, False)
 _POLICY = ("native", "openai_batch")
 _POLICY_SLOW = ("native",)  # a row that waits out a timeout: one dialect is enough
 _STREAMED = ("native", "openai", "vercel", "responses", "anthropic")
-_PINGS = {"LLMRELAY_PING_INTERVAL_MS": "50"}  # a quarter of the timeouts
+_PINGS = {"LLMRELAY_PING_INTERVAL_MS": "50"}  # well inside the idle timeout
 
 SCENARIOS: tuple[Scenario, ...] = (
     # Before the first byte: retried, and the retry answers.
