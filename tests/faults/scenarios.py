@@ -39,7 +39,7 @@ __all__ = [
 
 # The first-token timeout: short enough that the timeout cases stay cheap (they wait, they
 # do not burn CPU), long enough never to fire for a fake that answers at once (in ~5 ms) on a
-# loaded 2-core machine: `make test`'s six workers beside the e2e emulators and the browser,
+# loaded 2-core machine: `make test`'s parallel workers beside the e2e emulators and the browser,
 # on a fresh clone still compiling its bytecode. 350 ms fired there, then 800 ms did too (a
 # retry's new connection, SigV4-signed on a thread, took 1.2 s). The idle timeout guards only
 # the gap between pieces the fake writes back to back, already read when the gap starts, with
