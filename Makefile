@@ -39,31 +39,19 @@ $(STAMP): $(VENV_INPUTS)
 dev: venv
 	LLMRELAY_ECHO_DELAY_MS=$${LLMRELAY_ECHO_DELAY_MS:-80} $(PY) -m llmrelay.local dev --port $(PORT)
 
-## make test: the suite in parallel workers, then the tests marked serial alone (the 64-stream
-## load test needs the whole machine), then the package's coverage of both (fails under 90%)
+## make test: the suite in parallel (the fault matrix in workers of its own, beside the rest),
+## then the tests marked serial alone (the 64-stream load test needs the whole machine), then
+## the package's coverage of all three parts (fails under 90%): see scripts/run_tests.py
 # make test AREA=protocols: only tests/protocols/ (AREA="gateway local", AREA=test_sse.py), no gate
 # make test PYTEST_ARGS='-k deadline': extra pytest arguments; TEST_WORKERS=0: one process
-# Two workers per core: a third of the suite's time is waiting (timeouts waited out,
-# retries, paced streams), not CPU. On 2 cores 6 workers were a few seconds faster still
-# (make test 97-110 s), but beside them the timing tests (paced deltas, first-token windows)
-# failed now and then on a fresh clone's first run, which also compiles its bytecode.
+# Two workers per core: much of the suite's time is waiting (timeouts waited out, retries,
+# paced streams), not CPU. On 2 cores 6 workers in one run were a few seconds faster (make test
+# 97-110 s), but beside them the timing tests (paced deltas, first-token windows) failed now and
+# then on a fresh clone's first run, which also compiles its bytecode.
 TEST_WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2); echo $$((n * 2)))
 AREA ?=
-XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal)
-TEST_PATHS = $(addprefix tests/,$(AREA))
-# One gate, coverage report's, over both parts (none for one area, which covers only its part).
-COV = $(if $(strip $(AREA)),,--cov --cov-report= --cov-fail-under=0)
-# The serial part collects only the files that mark a test serial (collecting all 3,000 to
-# select two took 3 s); tests/conftest.py stops the run if a test is marked serial elsewhere.
-SERIAL_FILES = $(shell grep -rlE --include='*.py' 'mark\.serial' tests)
-SERIAL_PATHS = $(if $(strip $(AREA)),$(TEST_PATHS),$(SERIAL_FILES))
-SELECTED_OR_NONE = || [ $$? -eq 5 ]  # pytest's "no test selected": a part may have none
 test: venv
-	rm -f .coverage .coverage.*
-	$(PY) -m pytest $(XDIST) -m 'not serial' $(COV) $(TEST_PATHS) $(PYTEST_ARGS) $(SELECTED_OR_NONE)
-	$(PY) -m pytest -m serial $(COV) $(if $(COV),--cov-append) $(SERIAL_PATHS) $(PYTEST_ARGS) \
-	    $(SELECTED_OR_NONE)
-	$(if $(COV),$(PY) -m coverage report)
+	$(PY) scripts/run_tests.py --workers $(TEST_WORKERS) $(addprefix --area ,$(AREA)) -- $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
@@ -90,4 +78,4 @@ bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(VENV).lock $(SAM_VENV).lock .aws-sam .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(VENV).lock $(SAM_VENV).lock .aws-sam .coverage .coverage.* .coverage-beside .mypy_cache .ruff_cache .pytest_cache
