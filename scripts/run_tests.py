@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     areas = [f"tests/{area}" for area in options.area]
     whole = not areas
     cov = COV if whole else []
-    remove_coverage_data()
+    if whole:  # (an area run, say from a test of this script, leaves a whole run's data alone)
+        remove_coverage_data()
 
     beside = None
     if whole and options.workers:
