@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -60,7 +61,7 @@ COV = ["--cov", "--cov-report=", "--cov-fail-under=0"]
 
 
 def run(command: Sequence[str], env: dict[str, str] | None = None) -> int:
-    print("$ " + " ".join(command), flush=True)
+    print("$ " + shlex.join(command), flush=True)
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
@@ -76,7 +77,7 @@ class Beside:
         self.log = BESIDE_DIR / "pytest.log"
         env = {**os.environ, "COVERAGE_FILE": str(BESIDE_DIR / ".coverage")}
         command = pytest_command(*xdist(workers), "-m", "not serial", *COV, BESIDE, *extra)
-        print(f"$ {' '.join(command)} > {self.log.relative_to(ROOT)}  (beside)", flush=True)
+        print(f"$ {shlex.join(command)} > {self.log.relative_to(ROOT)} &  # beside", flush=True)
         with self.log.open("wb") as log:
             # Its own session: Ctrl-C reaches the main part only, and stop() ends this one.
             self.process = subprocess.Popen(
@@ -89,6 +90,7 @@ class Beside:
             print(f"waiting for the beside part ({BESIDE})...", flush=True)
         code = self.process.wait()
         text = self.log.read_text(errors="replace")
+        print(f"--- the beside part ({BESIDE}), from {self.log.relative_to(ROOT)}:", flush=True)
         lines = text.rstrip().splitlines()
         if not ok(code):
             print(text, flush=True)

@@ -41,7 +41,7 @@ def test_an_area_runs_its_tests_then_its_serial_ones_with_no_beside_part_and_no_
     commands = [line for line in done.stdout.splitlines() if line.startswith("$ ")]
     assert len(commands) == 2, done.stdout
     main, serial = commands
-    assert "-m not serial" in main
+    assert "-m 'not serial'" in main
     assert main.endswith("tests/test_sse.py -q -p no:cacheprovider -k frames")
     assert "-m serial tests/test_sse.py" in serial
     assert "--cov" not in main + serial
