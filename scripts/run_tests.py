@@ -143,12 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             *xdist(options.workers), "-m", "not serial", *cov, *skip, *areas, *options.extra
         )
         code = run(main_part)
-        if not ok(code):
-            return code
-        if beside is not None:
-            code = beside.wait()
-            if not ok(code):
-                return code
+        # Even after a failure the beside part is waited for: the run reports every failure.
+        beside_code = beside.wait() if beside is not None else 0
+        for part in (code, beside_code):
+            if not ok(part):
+                return part
     finally:
         if beside is not None:
             beside.stop()
