@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BESIDE = "tests/faults/test_fault_matrix.py"
 BESIDE_DIR = ROOT / ".coverage-beside"
 NO_TESTS = 5  # pytest's exit status when nothing was selected: a part may select none
-_SERIAL_MARK = re.compile(r"mark\.serial")
+_SERIAL_MARK = re.compile(r"mark\.serial")  # the pattern tests/conftest.py's guard checks too
 _STOP_GRACE_S = 10.0
 
 
@@ -60,9 +60,9 @@ def xdist(workers: int) -> list[str]:
 COV = ["--cov", "--cov-report=", "--cov-fail-under=0"]
 
 
-def run(command: Sequence[str], env: dict[str, str] | None = None) -> int:
+def run(command: Sequence[str]) -> int:
     print("$ " + shlex.join(command), flush=True)
-    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
 def ok(code: int) -> bool:
