@@ -285,11 +285,17 @@ async def test_the_deadline_published_by_the_guard_bounds_retries(
 async def test_the_total_timeout_ends_a_slow_answer_with_deadline_exceeded(
     upstreams: Upstreams, sleeps: Sleeps
 ) -> None:
-    upstreams.openai.queue(Reply(piece_delay_s=0.15))
-    settings = upstreams.settings(LLMRELAY_TOTAL_TIMEOUT_MS="400")
+    # A piece every 250 ms, eight of them, and 1 s in all: the first piece has 750 ms to spare
+    # for the request's own start (on a fresh clone's first make test, beside the other parts,
+    # a first piece due at 150 ms missed a 400 ms budget), and time runs out halfway.
+    pieces = tuple(f"p{n} " for n in range(8))
+    upstreams.openai.queue(Reply(pieces=pieces, piece_delay_s=0.25))
+    settings = upstreams.settings(LLMRELAY_TOTAL_TIMEOUT_MS="1000")
     outcome = await run(chat(), settings, sleeps)
     assert isinstance(outcome.error, DeadlineExceeded)
     assert outcome.text  # some text came, then time ran out
+    assert "".join(pieces).startswith(outcome.text)
+    assert outcome.text != "".join(pieces)
     assert len(upstreams.openai.requests) == 1
 
 
