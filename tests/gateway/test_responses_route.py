@@ -156,8 +156,12 @@ async def test_a_length_stop_is_an_incomplete_response() -> None:
     assert response.incomplete_details is not None
     assert response.incomplete_details.reason == "max_output_tokens"
     assert response.output_text == "one two "
+    assert response.model_dump()["output"][-1]["status"] == "incomplete"  # the message it cut
     assert events[-1].type == "response.incomplete"
     assert events[-1].response.incomplete_details is not None
+    assert events[-1].response.model_dump()["output"][-1]["status"] == "incomplete"
+    done = [e.model_dump() for e in events if e.type == "response.output_item.done"]
+    assert [event["item"]["status"] for event in done] == ["incomplete"]
 
 
 async def test_the_stream_is_sse_with_named_events_and_no_done_marker() -> None:

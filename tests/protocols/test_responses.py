@@ -216,6 +216,44 @@ async def test_the_finish_reason_sets_the_status_and_terminal_event(
     assert response["model"] == "other/model"  # the fallback that answered
 
 
+@pytest.mark.parametrize(
+    ("reason", "last"),
+    [("stop", "completed"), ("length", "incomplete"), ("content_filter", "incomplete")],
+)
+async def test_a_stop_that_cuts_the_last_block_leaves_its_item_incomplete(
+    reason: Any, last: str
+) -> None:
+    """The block before a length or content-filter stop was cut: its item says so, in its
+    ``output_item.done`` and in the terminal response; a block something followed was whole."""
+    _, documents = await events_of(
+        BlockStart(0, "reasoning"),
+        ReasoningDelta("Hm.", 0),
+        BlockEnd(0, ReasoningBlock("Hm.")),
+        BlockStart(1, "text"),
+        TextDelta("Hel", index=1),
+        BlockEnd(1, TextBlock("Hel")),
+        Finish(reason),
+    )
+    done = [d["item"]["status"] for d in of_type(documents, "response.output_item.done")]
+    assert done == ["completed", last]
+    response = documents[-1]["response"]
+    assert [item["status"] for item in response["output"]] == ["completed", last]
+    # The last item closes just before the terminal event, the earlier one as the next began.
+    assert documents[-2]["type"] == "response.output_item.done"
+    assert documents[-1]["type"] == f"response.{'completed' if reason == 'stop' else 'incomplete'}"
+
+
+def test_a_whole_answer_cut_by_its_length_has_its_last_item_incomplete() -> None:
+    blocks: list[Block] = [ReasoningBlock("Hm.", "sig"), TextBlock("Hel")]
+    response = Response.model_validate_json(encode_response(INFO, "Hel", Finish("length"), blocks))
+    assert [item["status"] for item in response.model_dump()["output"]] == [
+        "completed",
+        "incomplete",
+    ]
+    whole = Response.model_validate_json(encode_response(INFO, "Hel", Finish("stop"), blocks))
+    assert [item["status"] for item in whole.model_dump()["output"]] == ["completed", "completed"]
+
+
 def test_a_whole_answer_is_one_response_with_every_block_as_an_item() -> None:
     blocks: list[Block] = [ReasoningBlock("Hm.", "sig"), TextBlock("Hi"), A, B]
     usage = Usage(10, 5, cache_read_tokens=4, reasoning_tokens=2)

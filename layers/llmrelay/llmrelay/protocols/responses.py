@@ -39,7 +39,7 @@ from llmrelay.errors import LLMRelayError
 from llmrelay.events import Block, Failure, Finish, TextBlock, Usage
 from llmrelay.protocols.base import Heartbeat, StreamItem, StreamMeta, json_text
 from llmrelay.protocols.openai import error_object
-from llmrelay.protocols.responses_items import item_id, output_item
+from llmrelay.protocols.responses_items import Status, item_id, output_item
 from llmrelay.protocols.responses_output import Event, OutputItems
 from llmrelay.protocols.responses_request import param_of
 from llmrelay.sse import PING, encode_event
@@ -141,7 +141,12 @@ def encode_response(
     when ``blocks`` hold none (a stream of bare text deltas, which name no block)."""
     if text and not any(isinstance(block, TextBlock) for block in blocks):
         blocks = [*blocks, TextBlock(text)]
-    output = [output_item(item_id(info.meta.id, b.kind, n), b) for n, b in enumerate(blocks)]
+    # A length or content-filter stop cut the last block: its item is incomplete, as OpenAI's.
+    cut = len(blocks) - 1 if finish.reason in _INCOMPLETE else -1
+    output = [
+        output_item(item_id(info.meta.id, b.kind, n), b, "incomplete" if n == cut else "completed")
+        for n, b in enumerate(blocks)
+    ]
     return json_text(response_object(info, output, finish)).encode("utf-8", "replace")
 
 
@@ -158,7 +163,11 @@ class _Sequence:
 
 
 def _terminal(info: ResponseInfo, items: OutputItems, outcome: Finish | Failure) -> list[Event]:
-    events = items.close_all("completed" if isinstance(outcome, Finish) else "incomplete")
+    if isinstance(outcome, Finish):  # a length or content-filter stop cut the last block
+        status: Status = "incomplete" if outcome.reason in _INCOMPLETE else "completed"
+        events = items.close_all(status, ended=status)
+    else:  # a failure: what ended had ended whole; what was still open is cut
+        events = items.close_all("incomplete", ended="completed")
     document = response_object(info, items.output(), outcome)
     kind = _TERMINAL_EVENTS.get(str(document["status"]), "response.failed")
     return [*events, {"type": kind, "response": document}]

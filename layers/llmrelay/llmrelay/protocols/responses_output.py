@@ -5,7 +5,10 @@ their ``sequence_number``, which :mod:`llmrelay.protocols.responses` adds). Pure
 A block opens its item when it starts, or with its first delta when the stream never said
 it started; a tool call's fragments before its start have no item to go to and are left
 out (as in the Chat Completions dialect). A block's end closes its item with the whole
-block; items still open at the end are closed by :meth:`OutputItems.close_all`.
+block, ``completed``, as soon as anything follows it; the last one waits for the end of the
+answer, since a ``max_output_tokens`` or ``content_filter`` stop cuts the block it ends
+(OpenAI's item then says ``incomplete``). :meth:`OutputItems.close_all` closes it and every
+item still open.
 """
 
 from __future__ import annotations
@@ -75,34 +78,47 @@ class OutputItems:
         self._answer_id = answer_id
         self._items: dict[int, _Item] = {}
         self._order: list[_Item] = []
+        self._ended: tuple[_Item, Block] | None = None  # the last block's end, not yet closed
 
     def output(self) -> list[dict[str, object]]:
         """The closed items, in order (for the terminal event's response)."""
         return [item.done for item in self._order if item.done is not None]
 
     def events(self, event: StreamEvent) -> list[Event]:
+        if not isinstance(
+            event, BlockStart | TextDelta | ReasoningDelta | ToolCallDelta | BlockEnd
+        ):
+            return []  # a Finish is the encoder's to handle (close_all)
+        closed = self._close_ended("completed")  # something follows it: it was whole
         if isinstance(event, BlockStart):
-            return self._open(event.index, event.kind, event.id, event.name)[1]
+            return [*closed, *self._open(event.index, event.kind, event.id, event.name)[1]]
         if isinstance(event, TextDelta):
-            return self._text(event) if event.text else []
+            return [*closed, *self._text(event)] if event.text else closed
         if isinstance(event, ReasoningDelta):
-            return self._reasoning(event)
+            return [*closed, *self._reasoning(event)]
         if isinstance(event, ToolCallDelta):
-            return self._arguments(event)
-        if isinstance(event, BlockEnd):
-            block = event.block
-            call = (block.id, block.name) if isinstance(block, ToolCall) else (None, None)
-            item, opened = self._open(event.index, block.kind, *call)
-            return [*opened, *self._close(item, block, "completed")]
-        return []  # a Finish is the encoder's to handle
+            return [*closed, *self._arguments(event)]
+        block = event.block
+        call = (block.id, block.name) if isinstance(block, ToolCall) else (None, None)
+        item, opened = self._open(event.index, block.kind, *call)
+        if item.done is None and block.kind == item.kind:
+            self._ended = (item, block)
+        return [*closed, *opened]
 
-    def close_all(self, status: Status) -> list[Event]:
-        """Close every item still open, with what its deltas said."""
-        events: list[Event] = []
+    def close_all(self, status: Status, ended: Status) -> list[Event]:
+        """Close the last ended block's item as ``ended`` says, then every item still open
+        with what its deltas said, as ``status`` says."""
+        events = self._close_ended(ended)
         for item in self._order:
             if item.done is None:
                 events.extend(self._close(item, item.so_far(), status))
         return events
+
+    def _close_ended(self, status: Status) -> list[Event]:
+        if self._ended is None:
+            return []
+        (item, block), self._ended = self._ended, None
+        return self._close(item, block, status)
 
     def _open(
         self, index: int, kind: BlockKind, call_id: str | None = None, name: str | None = None
