@@ -18,8 +18,8 @@ from tests.helpers.shell_env import is_scrubbed
 from llmrelay.config import get_settings
 from llmrelay.secrets import clear_secret_caches
 
-# What the Makefile's serial part greps for (written as a pattern here, so this file is not
-# one of the files it finds).
+# What make test's serial part looks for (scripts/run_tests.py, the same pattern; written as a
+# pattern here, so this file is not one of the files it finds).
 _SERIAL_MARK = re.compile(r"mark\.serial")
 
 
