@@ -141,10 +141,11 @@ def encode_response(
     when ``blocks`` hold none (a stream of bare text deltas, which name no block)."""
     if text and not any(isinstance(block, TextBlock) for block in blocks):
         blocks = [*blocks, TextBlock(text)]
-    # A length or content-filter stop cut the last block: its item is incomplete, as OpenAI's.
-    cut = len(blocks) - 1 if finish.reason in _INCOMPLETE else -1
+    last = len(blocks) - 1
     output = [
-        output_item(item_id(info.meta.id, b.kind, n), b, "incomplete" if n == cut else "completed")
+        output_item(
+            item_id(info.meta.id, b.kind, n), b, _ended(finish) if n == last else "completed"
+        )
         for n, b in enumerate(blocks)
     ]
     return json_text(response_object(info, output, finish)).encode("utf-8", "replace")
@@ -162,9 +163,15 @@ class _Sequence:
         return encode_event(json_text(body), event=str(event["type"]))
 
 
+def _ended(finish: Finish) -> Status:
+    """The status of the last block's item: a length or content-filter stop cut that block
+    (OpenAI's item then says ``incomplete``); any other finish leaves it whole."""
+    return "incomplete" if finish.reason in _INCOMPLETE else "completed"
+
+
 def _terminal(info: ResponseInfo, items: OutputItems, outcome: Finish | Failure) -> list[Event]:
-    if isinstance(outcome, Finish):  # a length or content-filter stop cut the last block
-        status: Status = "incomplete" if outcome.reason in _INCOMPLETE else "completed"
+    if isinstance(outcome, Finish):
+        status = _ended(outcome)
         events = items.close_all(status, ended=status)
     else:  # a failure: what ended had ended whole; what was still open is cut
         events = items.close_all("incomplete", ended="completed")
