@@ -1,14 +1,14 @@
 """How the guard hands items from the upstream's task to its consumer: the producer pauses
-after the first item until the consumer asks for more (so what the consumer writes for it
-leaves before the upstream parses on), never runs more than a few items ahead, and a
-heartbeat that times out a wait loses nothing."""
+after the first item (a block's start does not count) until the consumer asks for more (so
+what the consumer writes for it leaves before the upstream parses on), never runs more than
+a few items ahead, and a heartbeat that times out a wait loses nothing."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 
-from llmrelay.events import Finish, TextDelta, Usage
+from llmrelay.events import BlockStart, Finish, TextDelta, Usage
 from llmrelay.gateway.guard import guard
 from llmrelay.protocols.base import Heartbeat
 
@@ -37,6 +37,25 @@ async def test_the_producer_waits_after_the_first_item_until_the_consumer_asks_a
         await asyncio.sleep(0)
     assert (first, upstream.produced) == (TextDelta("0"), 1)
     await anext(items)
+    await items.aclose()
+
+
+async def test_a_blocks_start_does_not_count_as_the_first_item() -> None:
+    produced: list[object] = []
+
+    async def upstream() -> AsyncIterator[BlockStart | TextDelta | Finish]:
+        for item in (BlockStart(0, "text"), TextDelta("a"), TextDelta("b")):
+            produced.append(item)
+            yield item
+        yield FINISH
+
+    items = guard(upstream())
+    first = await anext(items)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # the block's start and its first delta were both ready for the first frames
+    assert (first, produced) == (BlockStart(0, "text"), [BlockStart(0, "text"), TextDelta("a")])
+    assert await anext(items) == TextDelta("a")
     await items.aclose()
 
 

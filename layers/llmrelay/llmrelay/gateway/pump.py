@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from llmrelay.errors import UpstreamUnavailable
-from llmrelay.events import Failure, Finish, StreamEvent
+from llmrelay.events import BlockStart, Failure, Finish, StreamEvent
 from llmrelay.gateway.logs import log_exception, log_record
 from llmrelay.resilience.deadline import deadline_context
 
@@ -66,9 +66,11 @@ class _Buffer:
     plus a getter task per item). A timed-out wait takes nothing, so no item is lost.
 
     The producer goes on only once the consumer has taken everything and waits for more;
-    after the first item it pauses until then in any case. So whatever the consumer wrote
-    on the way (the first frames above all) is sent before the producer parses more: an
-    SDK whose read buffer holds many chunks would otherwise parse them all first."""
+    after the first item that is not a block's start it pauses until then in any case. So
+    whatever the consumer wrote on the way (the first frames above all) is sent before the
+    producer parses more: an SDK whose read buffer holds many chunks would otherwise parse
+    them all first. A block's start does not count: it comes with the block's first delta,
+    and both go out in the first frames."""
 
     def __init__(self, size: int) -> None:
         self._items: deque[Slot] = deque()
@@ -80,7 +82,7 @@ class _Buffer:
     async def put(self, item: Slot) -> None:
         self._items.append(item)
         _wake(self._waiter)
-        if self._first or len(self._items) >= self._size:
+        if (self._first and not isinstance(item, BlockStart)) or len(self._items) >= self._size:
             self._first = False
             self._space = asyncio.get_running_loop().create_future()
             await self._space

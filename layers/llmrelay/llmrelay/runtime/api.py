@@ -137,12 +137,14 @@ class ResponseStream:
     """One streamed ``/response``: :meth:`write` frames parts for sending, :meth:`finish`
     ends the body (plainly or with error trailers) and returns Lambda's status.
 
-    The first write of an event-loop turn leaves at once (with the request head, on the
-    first); what the same turn writes after it is held until the turn ends and leaves in
-    one send: the frames an upstream delivered in one read, the prelude's companions. So
-    a lone token costs no wait for the loop to come round, and a burst costs one system
-    call and one wake-up of the reader, not one per frame. Past :data:`_FLUSH_BYTES` held
-    parts leave at once.
+    Sends follow the event loop's turns (a turn ends when the app's task waits for
+    something). The first turn's writes leave together when it ends, with the request
+    head: the prelude, the opening frames and the first token, which the app has in hand
+    at once, reach the client in one piece. After that, the first write of a turn leaves
+    at once, so a lone token costs no wait for the loop to come round, and what the same
+    turn writes after it is held until the turn ends: the frames an upstream delivered in
+    one read cost one system call, one wake-up of the reader and one chunk, not one of
+    each per frame. Past :data:`_FLUSH_BYTES` held parts leave at once.
     """
 
     def __init__(
@@ -150,17 +152,19 @@ class ResponseStream:
     ) -> None:
         self._reader, self._writer = connection
         self._client = client or _framed("POST", "/", [("Host", "-"), *STREAMING_HEADERS])[0]
-        self._pending = [head]  # the request head leaves with the first bytes of the body
-        self._size = len(head)
+        self._head = head  # the request head leaves with the first bytes of the body
+        self._parts: list[bytes] = []  # written, not sent: they leave as one chunk
+        self._size = 0
         self._turn: asyncio.Handle | None = None  # set while this turn has sent
 
     async def write(self, *parts: bytes) -> None:
         for part in parts:
             if part:
-                self._pending.append(chunk(part))
+                self._parts.append(part)
                 self._size += len(part)
         if self._turn is None:
-            self._send()
+            if not self._head:  # (the first turn holds its writes until it ends)
+                self._send()
             self._turn = asyncio.get_running_loop().call_soon(self._end_turn)
         elif self._size >= _FLUSH_BYTES:
             self._send()
@@ -170,21 +174,22 @@ class ResponseStream:
         self._turn = None
         self._send()
 
-    def _send(self) -> None:
-        if self._pending:
-            self._writer.write(b"".join(self._pending))
-            self._pending.clear()
+    def _send(self, end: bytes = b"") -> None:
+        body = chunk(b"".join(self._parts)) if self._parts else b""
+        if self._head or body or end:
+            self._writer.write(self._head + body + end)
+            self._head = b""
+            self._parts.clear()
             self._size = 0
 
-    def _flush(self) -> None:
+    def _flush(self, end: bytes = b"") -> None:
         if self._turn is not None:
             self._turn.cancel()
             self._turn = None
-        self._send()
+        self._send(end)
 
     async def finish(self, end: bytes = LAST_CHUNK) -> Reply:
-        self._pending.append(end)
-        self._flush()
+        self._flush(end)
         await self._writer.drain()
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
         async with asyncio.timeout(_REPLY_TIMEOUT):
@@ -194,7 +199,7 @@ class ResponseStream:
         if self._turn is not None:
             self._turn.cancel()
             self._turn = None
-        self._pending.clear()
+        self._parts.clear()
         _close((self._reader, self._writer))
 
 
