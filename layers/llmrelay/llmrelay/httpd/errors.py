@@ -19,7 +19,7 @@ class HttpError(Exception):
         super().__init__(message)
         self.message = message
         if status is not None:
-            self.status = status  # type: ignore[misc]  # per instance, e.g. h11's 431 hint
+            self.status = status  # type: ignore[misc]  # per instance, e.g. a head's 431
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
@@ -48,7 +48,7 @@ class Limits:
     """Per-connection bounds; ``None`` turns a timeout off.
 
     ``head_bytes``: the request line and headers, and any chunk-size line or trailer block
-    (h11's ``max_incomplete_event_size``; over it: 431, or 400 inside a body).
+    (bytes that complete none of them count too; over it: 431, or 400 inside a body).
     ``idle_timeout_s``: a connection with no byte of a next request for this long is closed.
     ``head_timeout_s``: the whole head, from its first byte (408 past it).
     ``body_timeout_s``: the whole body, from the end of the head (408 past it).

@@ -1,19 +1,18 @@
-"""The request a handler reads and the response it writes, over one connection's h11."""
+"""The request a handler reads and the response it writes, over one connection's wire."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-import h11
-
 from llmrelay.httpd.errors import BodyTooLarge, Limits
-from llmrelay.httpd.wire import Wire
+from llmrelay.httpd.wire import Head, Wire
 
-__all__ = ["Headers", "Request", "ResponseWriter", "header_dict"]
+__all__ = ["Headers", "ProtocolError", "Request", "ResponseWriter", "header_dict"]
 
 Headers = list[tuple[str, str]]
 _BODILESS = frozenset({204, 304})  # never a body, so never any framing (RFC 9110 §6.4.1)
@@ -21,7 +20,7 @@ _FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 def header_dict(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    """h11's (lower-case) header pairs as one dict; a repeated header is joined with commas
+    """The parser's (lower-case) header pairs as one dict; a repeated header is joined with commas
     (``; `` for ``cookie``), as a function URL joins them."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in pairs:
@@ -86,18 +85,38 @@ def _reason(status: int) -> bytes:
         return b"Status"
 
 
+class ProtocolError(ValueError):
+    """A header this server will not send (a name that is not a token, a value with a
+    line break or a control character): a bug in the handler, never the client's."""
+
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # no CR, LF, NUL or other controls
+
+
+def _field(name: str, value: str) -> bytes:
+    raw_name, raw_value = name.encode("ascii", "replace"), value.encode("utf-8").strip(b" \t")
+    if not _TOKEN.fullmatch(raw_name) or not _VALUE.fullmatch(raw_value):
+        raise ProtocolError(f"a header that cannot be sent: {name[:40]!r}")
+    return raw_name + b": " + raw_value + b"\r\n"
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
 class ResponseWriter:
     """Writes one response: :meth:`send` whole, or :meth:`start` / :meth:`write` /
-    :meth:`end` as it is produced (each write is flushed at once). h11 picks the framing:
-    chunked for HTTP/1.1, until-close for HTTP/1.0, none at all for HEAD, 1xx, 204 and 304,
-    whose bodies (and trailers) are dropped here. :attr:`status` is the status sent (``None``
-    until a head has gone out whole)."""
+    :meth:`end` as it is produced (each write is flushed at once). The framing follows
+    RFC 9112: chunked for HTTP/1.1, until-close for HTTP/1.0, none at all for HEAD, 204 and
+    304, whose bodies (and trailers) are dropped here. :attr:`status` is the status sent
+    (``None`` until a head has gone out whole)."""
 
     def __init__(self, wire: Wire, method: str = "GET") -> None:
         self.wire = wire
         self._head_only = method.upper() == "HEAD"
         self._bodiless = False
-        self._trailers = False
+        self._chunked = False
         self.started = False
         self.finished = False
         self.keep_alive = True
@@ -109,58 +128,67 @@ class ResponseWriter:
         """A writer of one response outside a server (tests, tools): an HTTP/1.1
         ``method`` request is taken as read."""
         wire = Wire(asyncio.StreamReader(), writer, Limits())
-        wire.h11.receive_data(f"{method} / HTTP/1.1\r\nHost: detached\r\n\r\n".encode())
-        wire.h11.next_event()
-        wire.h11.next_event()
+        wire.head = Head(method, "/", [(b"host", b"detached")], "1.1", keep_alive=True)
+        wire.request_done = True
         return cls(wire, method)
 
-    def _response(self, status: int, headers: Headers | None, length: int | None) -> h11.Response:
+    def _response(self, status: int, headers: Headers | None, length: int | None) -> bytes:
+        """The head's bytes; sets the framing of the body that follows."""
         self._bodiless = self._head_only or status in _BODILESS
-        # Values as UTF-8: h11 takes only ASCII text, and bytes as they are.
-        pairs = [
-            (name.encode("ascii"), value.encode("utf-8"))
-            for name, value in headers or []
-            if name.lower() not in _FRAMING
-        ]
-        if length is not None and status not in _BODILESS:
-            pairs.append((b"Content-Length", str(length).encode("ascii")))
-        if not self.keep_alive:
-            pairs.append((b"Connection", b"close"))
-        version = self.wire.h11.their_http_version or b"1.0"
-        self._trailers = length is None and not self._bodiless and version >= b"1.1"
+        request = self.wire.head
+        version = request.version if request is not None else "1.0"
+        keep = self.keep_alive and request is not None and request.keep_alive
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, _reason(status))]
+        lines += [_field(k, v) for k, v in headers or [] if k.lower() not in _FRAMING]
+        if status in _BODILESS:
+            pass  # no framing at all (RFC 9110 §8.6, §6.4.1)
+        elif length is not None:
+            lines.append(b"Content-Length: %d\r\n" % length)
+        elif version == "1.1":
+            lines.append(b"Transfer-Encoding: chunked\r\n")
+            self._chunked = not self._bodiless
+        else:
+            keep = False  # HTTP/1.0: the body ends when the connection does
+        if not keep:
+            self.keep_alive = False
+            lines.append(b"Connection: close\r\n")
+        lines.append(b"\r\n")
         self.started = True
-        return h11.Response(status_code=status, headers=pairs, reason=_reason(status))
+        return b"".join(lines)
 
-    def _data(self, data: bytes) -> list[h11.Event]:
-        return [h11.Data(data=data)] if data and not self._bodiless else []
+    def _data(self, data: bytes) -> bytes:
+        if not data or self._bodiless:
+            return b""
+        return _chunk(data) if self._chunked else data
 
     async def start(
         self, status: int, headers: Headers | None = None, *, first: bytes = b""
     ) -> None:
         """Send the head; with ``first``, the body's first bytes in the same write (one
         system call, one wake-up of the reader)."""
-        await self.wire.send(self._response(status, headers, None), *self._data(first))
+        await self.wire.write(self._response(status, headers, None) + self._data(first))
         self.status = status
 
     async def write(self, data: bytes) -> None:
-        if events := self._data(data):
-            await self.wire.send(*events)
+        if framed := self._data(data):
+            await self.wire.write(framed)
 
     async def end(self, trailers: dict[str, str] | None = None) -> None:
         """End the body, with ``trailers`` where the framing can carry them (chunked)."""
-        pairs = list((trailers or {}).items()) if self._trailers else []
-        self.finished = True
-        await self.wire.send(h11.EndOfMessage(headers=pairs))
+        self.finished = self.wire.response_done = True
+        if self._chunked:
+            fields = [_field(k, v) for k, v in (trailers or {}).items()]
+            await self.wire.write(b"0\r\n" + b"".join(fields) + b"\r\n")
 
     async def send(self, status: int, body: bytes = b"", headers: Headers | None = None) -> None:
         """The whole response in one write."""
         head = self._response(status, headers, len(body))
-        self.finished = True
-        await self.wire.send(head, *self._data(body), h11.EndOfMessage())
+        self.finished = self.wire.response_done = True
+        await self.wire.write(head + (b"" if self._bodiless else body))
         self.status = status
 
     async def write_raw(self, data: bytes) -> None:
-        """Bytes exactly as given, past h11 (fakes use it to send malformed framing); the
+        """Bytes exactly as given, unframed (fakes use it to send malformed framing); the
         response counts as finished, and the connection goes on only if the handler
         leaves ``keep_alive`` set and its request was read whole."""
         self.wire.raw = self.started = self.finished = True

@@ -8,11 +8,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-import h11
-
-from llmrelay.httpd.errors import BadRequest, HttpError, Limits
-from llmrelay.httpd.messages import Headers, Request, ResponseWriter, header_dict
-from llmrelay.httpd.wire import Wire
+from llmrelay.httpd.errors import HttpError, Limits
+from llmrelay.httpd.messages import Headers, ProtocolError, Request, ResponseWriter, header_dict
+from llmrelay.httpd.wire import Head, Wire
 
 __all__ = ["ErrorPage", "Handler", "plain_error", "serve"]
 
@@ -28,16 +26,12 @@ def plain_error(request: Request | None, error: HttpError) -> tuple[bytes, Heade
     return error.message.encode("utf-8"), [("Content-Type", "text/plain; charset=utf-8")]
 
 
-def _request(head: h11.Request, wire: Wire) -> Request:
-    headers = header_dict(head.headers)
-    if "transfer-encoding" in headers and "content-length" in headers:
-        # RFC 9112 §6.3: a request smuggling attempt, or a broken client; refused either way.
-        raise BadRequest("Transfer-Encoding and Content-Length together")
+def _request(head: Head, wire: Wire) -> Request:
     request = Request(
-        head.method.decode("ascii"),
-        head.target.decode("latin-1"),
-        headers,
-        version=f"HTTP/{head.http_version.decode('ascii')}",
+        head.method,
+        head.target,
+        header_dict(head.headers),
+        version=f"HTTP/{head.version}",
         connection=wire,
     )
     request.body = wire.body(request.trailers)
@@ -54,7 +48,7 @@ async def _refuse(
     body, headers = page(request, error)
     response.keep_alive = False
     response.wire.linger = True
-    with contextlib.suppress(ConnectionError, h11.LocalProtocolError):
+    with contextlib.suppress(ConnectionError, ProtocolError):
         await response.send(error.status, body, headers)
 
 

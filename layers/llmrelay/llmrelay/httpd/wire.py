@@ -1,9 +1,17 @@
-"""One client connection: h11's state machine fed from an asyncio stream, every wait bounded.
+"""One client connection: httptools' parser fed from an asyncio stream, every wait bounded.
 
-h11 does the parsing and framing (lengths, chunks, trailers, HTTP/1.0, bodiless answers,
-keep-alive and pipelining); this module only moves bytes and enforces :class:`Limits`.
-Reading is pulled by whoever needs the next event, so a client that sends more than the
-server asks for is held back by TCP, never buffered here.
+httptools (llhttp, the parser of Node.js) does the parsing: the request line, headers,
+lengths, chunks, trailers, HTTP/1.0 and pipelining. It is a push parser: what it is fed
+comes out as callbacks, which :class:`_Events` turns into a queue of events (a head, body
+bytes, the end) that whoever needs the next one pulls. The socket is read only when that
+queue is empty, so a client that sends more than the server asks for is held back by TCP,
+never buffered here. This module moves bytes, keeps the queue and enforces :class:`Limits`;
+:mod:`llmrelay.httpd.messages` frames the answers.
+
+Why not h11, which the server ran on before: its pure-Python parse of a request costs
+about 30 µs a message in a warm loop, and three to four times that in a process woken from
+idle, on every hop of the local emulator's path to a first byte (the client's request, the
+runtime's ``/response``). llhttp parses the same in under 2 µs.
 """
 
 from __future__ import annotations
@@ -11,16 +19,205 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
-import h11
+from httptools.parser.errors import HttpParserCallbackError, HttpParserError, HttpParserUpgrade
+from httptools.parser.parser import HttpRequestParser
 
-from llmrelay.httpd.errors import BadRequest, BodyTooLarge, Limits, RequestTimeout
+from llmrelay.httpd.errors import BadRequest, BodyTooLarge, HttpError, Limits, RequestTimeout
 
-__all__ = ["Wire"]
+__all__ = ["Head", "Wire"]
 
 _READ_BYTES = 64 * 1024
-_YIELD_EVERY = 256  # events parsed between two turns of the event loop for other clients
+# A read is fed in slices this long: a slice in which no callback fired counts whole
+# towards the bytes of an unfinished head, chunk-size line or trailer (see _Events.stalled).
+_SLICE = 2048
+_YIELD_EVERY = 256  # reads, or body pieces, between two turns of the loop for other clients
+_TRANSFER_CODINGS = frozenset({"chunked"})
+_ANY_VERSION = ("1.0", "1.1")
+
+
+@dataclass(slots=True)
+class Head:
+    """A request's line and headers (names in lower case, as sent otherwise)."""
+
+    method: str
+    target: str
+    headers: list[tuple[bytes, bytes]]
+    version: str  # "1.1" or "1.0"
+    keep_alive: bool  # what the client asked for (HTTP/1.1 without ``Connection: close``)
+    expects_continue: bool = False
+
+
+@dataclass(slots=True)
+class _Data:
+    data: bytearray
+    chunks: int  # 1 when it begins a chunk (of a chunked body)
+
+
+@dataclass(slots=True)
+class _End:
+    trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+class _Closed:
+    """The client closed the connection (between requests: the end; within one: a cut)."""
+
+
+_Event = Head | _Data | _End | HttpError | _Closed
+
+
+class _Events:
+    """httptools' callbacks → events, and the sizes the limits need."""
+
+    def __init__(self, head_bytes: int) -> None:
+        self.queue: deque[_Event] = deque()
+        self.head_bytes = head_bytes
+        self.parser = HttpRequestParser(self)
+        # Lines end in CRLF, strictly (a bare LF is a 400, as in Node.js; RFC 9112 §2.2 lets
+        # a server take it, and llhttp does not for the request line). One leniency: a
+        # Transfer-Encoding llhttp would refuse reaches the head's checks, which answer it
+        # 501 (the request is refused either way: its body is never read).
+        lenient = self.parser.set_dangerous_leniencies  # type: ignore[attr-defined]  # (not in its stubs)
+        lenient(lenient_transfer_encoding=True)
+        self.in_message = False  # a message began and has not ended
+        self.in_body = False  # its head is complete, its end not yet
+        self.progress = False  # some callback fired since the last slice was fed
+        self.stalled = 0  # bytes fed since the last callback
+        self.upgraded = False  # the parser stopped at an Upgrade (what follows is not HTTP)
+        self._url = bytearray()
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._size = 0
+        self._new_chunk = False
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; a framing error or a bound crossed becomes an event."""
+        for start in range(0, len(data), _SLICE):
+            piece = data[start : start + _SLICE] if len(data) > _SLICE else data
+            self.progress = False
+            try:
+                self.parser.feed_data(piece)
+            except HttpParserUpgrade:
+                self.upgraded = True
+                self._end([])
+                return
+            except HttpParserCallbackError as exc:
+                cause = exc.__context__
+                self.queue.append(cause if isinstance(cause, HttpError) else BadRequest(str(exc)))
+                return
+            except HttpParserError as exc:
+                self.queue.append(BadRequest(_message(exc)))
+                return
+            self.stalled = 0 if self.progress else self.stalled + len(piece)
+            if self.stalled > self.head_bytes:
+                if self.in_body:
+                    self.queue.append(BadRequest("a chunk-size line or the trailers are too long"))
+                else:
+                    self.queue.append(HttpError("the request head is too long", 431))
+                return
+
+    # -- httptools' callbacks ------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.progress = self.in_message = True
+        self._url.clear()
+        self._headers = []
+        self._size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.progress = True
+        self._url += url
+        self._grow(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.progress = True
+        self._headers.append((name.lower(), value))
+        self._grow(len(name) + len(value) + 4)
+
+    def on_headers_complete(self) -> None:
+        self.progress = self.in_body = True
+        parser = self.parser
+        version = parser.get_http_version()
+        headers, self._headers = self._headers, []
+        self._size = 0
+        keep_alive = parser.should_keep_alive()
+        self.queue.append(
+            _head(parser.get_method(), bytes(self._url), headers, version, keep_alive)
+        )
+
+    def on_chunk_header(self) -> None:
+        self.progress = self._new_chunk = True
+
+    def on_body(self, body: bytes) -> None:
+        self.progress = True
+        queue = self.queue
+        last = queue[-1] if queue else None
+        if self._new_chunk or not isinstance(last, _Data):  # a chunk's bytes stay one piece
+            queue.append(_Data(bytearray(body), 1 if self._new_chunk else 0))
+            self._new_chunk = False
+        else:
+            last.data += body
+
+    def on_chunk_complete(self) -> None:
+        self.progress = True
+
+    def on_message_complete(self) -> None:
+        self.progress = True
+        self._end(self._headers)  # (after a chunked body, its trailers)
+
+    def _end(self, trailers: list[tuple[bytes, bytes]]) -> None:
+        self.in_message = self.in_body = False
+        self._headers = []
+        self._size = 0
+        self.queue.append(_End(trailers))
+
+    def _grow(self, size: int) -> None:
+        self._size += size
+        if self._size > self.head_bytes:
+            if self.in_body:
+                raise BadRequest("the trailers are too long")
+            raise HttpError("the request head is too long", 431)
+
+
+def _message(error: HttpParserError) -> str:
+    # llhttp's reason, which never quotes the client's bytes ("Invalid header token").
+    return str(error).strip() or "malformed request"
+
+
+def _head(
+    method: bytes,
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+    version: str,
+    keep_alive: bool,
+) -> Head | HttpError:
+    """The head, or why it is refused: what llhttp lets through and h11 did not."""
+    if version not in _ANY_VERSION:
+        return BadRequest("the request line needs HTTP/1.0 or HTTP/1.1")
+    names = [name for name, _ in headers]
+    if version == "1.1" and names.count(b"host") != 1:
+        return BadRequest("an HTTP/1.1 request needs exactly one Host header")
+    if b"transfer-encoding" in names:
+        if b"content-length" in names:
+            # RFC 9112 §6.3: a request smuggling attempt, or a broken client.
+            return BadRequest("Transfer-Encoding and Content-Length together")
+        codings = b",".join(value for name, value in headers if name == b"transfer-encoding")
+        listed = [c.strip().lower() for c in codings.decode("latin-1").split(",")]
+        if not set(listed) <= _TRANSFER_CODINGS or listed != ["chunked"]:
+            return HttpError("only Transfer-Encoding: chunked is supported", 501)
+    expects = any(
+        name == b"expect" and value.strip().lower() == b"100-continue" for name, value in headers
+    )
+    return Head(
+        method.decode("ascii"),
+        target.decode("latin-1"),
+        headers,
+        version,
+        keep_alive and version == "1.1",
+        expects_continue=expects and version == "1.1",
+    )
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -37,7 +234,7 @@ def _soonest(*timeouts: float | None) -> float | None:
 
 
 class Wire:
-    """The h11 connection of one socket (see the module's docstring)."""
+    """The parser of one socket and its writer (see the module's docstring)."""
 
     def __init__(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
@@ -45,23 +242,16 @@ class Wire:
         self.reader = reader
         self.writer = writer
         self.limits = limits
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.head_bytes)
-        self.raw = False  # bytes went out behind h11's back: this state machine is done
+        self._events = _Events(limits.head_bytes)
+        self.head: Head | None = None  # the request being answered
+        self.request_done = False  # its end was read (its body, whole)
+        self.response_done = False  # its answer went out whole
+        self.raw = False  # bytes went out that the server did not frame
         self.linger = False  # closing on a refused request: the client may still be sending
+        self.broken = False  # the stream of requests cannot go on (an error, a cut, close)
+        self._reads = 0
 
     # -- reading -------------------------------------------------------------------------------
-
-    def _parse(
-        self, status: int | None = None
-    ) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
-        try:
-            return self.h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            if self.h11.trailing_data[1]:  # the client is gone: no one to tell what was wrong
-                raise ConnectionResetError("the client closed the connection mid-request") from None
-            # h11's words up to the colon: what it quotes after it is the client's raw bytes.
-            message = str(exc).split(":", 1)[0]
-            raise BadRequest(message, status or exc.error_status_hint) from None
 
     async def _receive(self, within_s: float | None, why: str) -> None:
         try:
@@ -74,23 +264,47 @@ class Wire:
             raise RequestTimeout(why) from None
         except ConnectionError:
             data = b""
-        self.h11.receive_data(data)
+        self._reads += 1
+        if self._reads % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # a flood of reads must not starve the other clients
+        if not data:
+            self._events.queue.append(_Closed())
+        else:
+            self._events.feed(data)
 
-    async def next_request(self) -> h11.Request | None:
+    def _next(self) -> _Event | None:
+        queue = self._events.queue
+        if not queue:
+            return None
+        event = queue.popleft()
+        if isinstance(event, HttpError | _Closed):
+            self.broken = True
+            queue.clear()
+            queue.append(event)  # it stays: nothing after it can be read
+        return event
+
+    async def next_request(self) -> Head | None:
         """The next request's head; ``None`` when the client closed, or sent nothing of a
         next request for ``idle_timeout_s``. Once its first byte is in, the head must be
         complete within ``head_timeout_s`` (else 408)."""
-        started = False
+        events = self._events
         deadline: float | None = None
         while True:
-            event = self._parse()
-            if isinstance(event, h11.Request):
+            event = self._next()
+            if isinstance(event, Head):
+                self.head, self.request_done, self.response_done = event, False, False
                 return event
-            if event is not h11.NEED_DATA:  # ConnectionClosed
+            if isinstance(event, HttpError):
+                raise event
+            if isinstance(event, _Closed):
+                if events.in_message:
+                    raise ConnectionResetError("the client closed the connection mid-request")
                 return None
-            if not started and self.h11.trailing_data[0]:
-                started, deadline = True, _deadline(self.limits.head_timeout_s)
-            if started:
+            if events.upgraded:
+                return None  # what follows an Upgrade is not a request
+            if events.in_message or events.stalled:  # the head has begun
+                if deadline is None:
+                    deadline = _deadline(self.limits.head_timeout_s)
                 await self._receive(_remaining(deadline), "the request head took too long")
                 continue
             try:
@@ -98,37 +312,58 @@ class Wire:
             except RequestTimeout:
                 return None  # an idle keep-alive connection ends quietly, as servers do
 
+    @property
+    def waiting_for_continue(self) -> bool:
+        """The client waits for ``100 Continue`` before it sends the body."""
+        head = self.head
+        return (
+            head is not None
+            and head.expects_continue
+            and not self.response_done
+            and not self.request_done
+            and not self._events.queue
+        )
+
     async def body(self, on_trailers: dict[str, str]) -> AsyncIterator[bytes]:
         """The body's pieces as they arrive; trailers land in ``on_trailers``. A client that
         waits for ``100 Continue`` gets it now, when the body is wanted."""
+        if self.request_done:
+            return
         limits = self.limits
-        if self.h11.they_are_waiting_for_100_continue:
-            await self.send(
-                h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
-            )
+        if self.waiting_for_continue:
+            assert self.head is not None
+            self.head.expects_continue = False
+            await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         deadline = _deadline(limits.body_timeout_s)
-        chunks = parsed = 0
+        chunks = pieces = 0
         while True:
-            event = self._parse(400)
-            if event is h11.NEED_DATA:
+            event = self._next()
+            pieces += 1
+            if pieces % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # tiny chunks must not starve the other clients
+            if event is None:
                 timeout = _soonest(_remaining(deadline), limits.body_idle_timeout_s)
                 await self._receive(timeout, "the request body took too long")
                 continue
-            parsed += 1
-            if parsed % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # tiny chunks must not starve the other clients
-            if isinstance(event, h11.Data):
-                chunks += event.chunk_start
+            if isinstance(event, _Data):
+                chunks += event.chunks
                 if limits.max_chunks is not None and chunks > limits.max_chunks:
+                    self.broken = True
                     raise BodyTooLarge(f"the body is split into over {limits.max_chunks} chunks")
-                if event.data:
-                    yield bytes(event.data)  # h11 hands out bytearray slices
-            elif isinstance(event, h11.EndOfMessage):
-                for name, value in event.headers:
+                yield bytes(event.data)
+            elif isinstance(event, _End):
+                self.request_done = True
+                for name, value in event.trailers:
                     on_trailers[name.decode("latin-1")] = value.decode("latin-1")
                 return
-            else:  # pragma: no cover - h11 sends nothing else inside a body
-                raise BadRequest(f"unexpected {type(event).__name__} in a body")
+            elif isinstance(event, HttpError):
+                if event.status == 431:  # a head's limit, met inside a body: its framing
+                    raise BadRequest(event.message)
+                raise event
+            elif isinstance(event, _Closed):
+                raise ConnectionResetError("the client closed the connection mid-request")
+            else:  # pragma: no cover - a head comes only after an end
+                raise BadRequest("a request head inside a body")
 
     async def skip_body(self, budget: int) -> bool:
         """Read and drop the rest of an unread body, up to ``budget`` bytes; ``False`` when
@@ -142,12 +377,8 @@ class Wire:
 
     # -- writing -------------------------------------------------------------------------------
 
-    async def send(self, *events: h11.Event) -> None:
-        """Frame ``events`` and send them in one write, within ``send_timeout_s``."""
-        data = b"".join(self.h11.send(event) or b"" for event in events)
-        await self.write(data)
-
     async def write(self, data: bytes) -> None:
+        """Send ``data``, within ``send_timeout_s``."""
         writer = self.writer
         writer.write(data)
         transport = writer.transport
@@ -161,6 +392,7 @@ class Wire:
             raise ConnectionResetError("the client reads nothing of the answer") from None
 
     def abort(self) -> None:
+        self.broken = True
         with contextlib.suppress(Exception):
             self.writer.transport.abort()
 
@@ -168,19 +400,13 @@ class Wire:
 
     def next_cycle(self) -> bool:
         """Ready for the next request on this connection, or ``False`` (it must close)."""
-        if self.raw:
-            unread, closed = self.h11.trailing_data
-            if closed or self.h11.their_state is not h11.DONE:
-                return False
-            self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.head_bytes)
-            if unread:  # (b"" would tell h11 the client closed)
-                self.h11.receive_data(unread)
-            self.raw = False
-            return True
-        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
-            self.h11.start_next_cycle()
-            return True
-        return False
+        head = self.head
+        if self.broken or head is None or not head.keep_alive or self._events.upgraded:
+            return False
+        if not (self.request_done and (self.response_done or self.raw)):
+            return False
+        self.head, self.raw = None, False
+        return True
 
     async def close(self) -> None:
         """Close; while the client may still be sending, read and drop what it sends for a
@@ -188,7 +414,7 @@ class Wire:
         writer = self.writer
         if writer.transport.is_closing():
             return
-        unread = self.linger or self.h11.their_state is h11.SEND_BODY
+        unread = self.linger or (self.head is not None and not self.request_done)
         if unread and not self.reader.at_eof():
             with contextlib.suppress(Exception):
                 writer.write_eof()

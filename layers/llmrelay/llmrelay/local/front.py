@@ -7,7 +7,7 @@ the first byte is a 502, a timeout before it a 504; after the first byte the sta
 sent, so an error trailer ends the response and a timeout cuts it. A client that goes away
 does not stop the function (as in Lambda): its output is read and dropped.
 
-The HTTP/1.1 is h11's (:mod:`llmrelay.httpd`), held to :data:`FRONT_LIMITS`; what the
+The HTTP/1.1 is :mod:`llmrelay.httpd`'s (httptools' parser), held to :data:`FRONT_LIMITS`; what the
 front answers itself has the function's JSON error shape (:mod:`llmrelay.local.answers`).
 One access-log line per request (:mod:`llmrelay.local.access_log`).
 """
