@@ -31,6 +31,7 @@ from bench.child import serve_commands
 from llmrelay.httpd import Request, ResponseWriter, serve
 from llmrelay.local.front import FunctionUrl
 from llmrelay.local.function import LocalFunction, find_template, local_function
+from llmrelay.local.latency import prefer_latency
 from llmrelay.local.pool import WorkerPool
 
 __all__ = ["main"]
@@ -107,6 +108,7 @@ class _Emulator:
 
 
 async def _serve(function: LocalFunction, snap_start: bool) -> _Emulator:
+    prefer_latency()  # as make dev's front does, in the thread that serves
     emulator = _Emulator(function, snap_start)
     emulator.server = await serve(emulator.handle, "127.0.0.1", 0)
     emulator.front.port = int(emulator.server.sockets[0].getsockname()[1])

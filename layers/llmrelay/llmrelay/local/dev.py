@@ -15,6 +15,7 @@ from typing import Any
 from llmrelay.httpd import Limits, serve
 from llmrelay.local.front import FRONT_LIMITS, FunctionUrl
 from llmrelay.local.function import LocalFunction
+from llmrelay.local.latency import prefer_latency
 from llmrelay.local.pool import WorkerPool
 
 __all__ = ["DevOptions", "Gateway", "banner", "run_dev", "running_gateway"]
@@ -63,7 +64,9 @@ def banner(function: LocalFunction, options: DevOptions, port: int) -> str:
 @contextlib.asynccontextmanager
 async def running_gateway(function: LocalFunction, options: DevOptions) -> AsyncIterator[Gateway]:
     """The front listening on loopback (``port`` 0 picks one); on exit it stops accepting
-    and every worker is terminated."""
+    and every worker is terminated. The calling thread, which serves, asks for a short
+    scheduler slice (:mod:`llmrelay.local.latency`)."""
+    prefer_latency()
     spec = dataclasses.replace(function.spec, snap_start=options.snap_start)
     pool = WorkerPool(spec, options.concurrency, options.queue_timeout_s)
     spare = asyncio.ensure_future(pool.prepare())  # the first snapshot, in the background
