@@ -36,13 +36,23 @@ def _in_a_thread(action: Callable[[], T]) -> T:
     return result[0]
 
 
+def _default_slice() -> int | None:
+    """A new thread's slice: the default (the flag resets it in every thread and process a
+    thread that asked for the short slice creates; a test's gateway may have asked in this
+    one)."""
+    return _in_a_thread(thread_slice_ns)
+
+
 @needs_slices
 def test_the_thread_that_asks_gets_the_short_slice_and_no_other() -> None:
-    def ask() -> tuple[bool, int | None]:
-        return prefer_latency(), thread_slice_ns()
+    def ask() -> tuple[int | None, bool, int | None]:
+        return thread_slice_ns(), prefer_latency(), thread_slice_ns()
 
-    assert _in_a_thread(ask) == (True, SLICE_NS)
-    assert thread_slice_ns() != SLICE_NS  # this (main) thread was not touched
+    before, took, after = _in_a_thread(ask)
+    assert before is not None
+    assert before != SLICE_NS
+    assert (took, after) == (True, SLICE_NS)
+    assert _default_slice() == before  # a thread made afterwards was not touched
 
 
 @needs_slices
@@ -61,7 +71,7 @@ def test_a_process_it_starts_keeps_the_default_slice() -> None:
     assert own == SLICE_NS
     assert child is not None
     assert child != SLICE_NS
-    assert child == thread_slice_ns()  # the default, as this untouched thread has
+    assert child == _default_slice()
 
 
 def test_where_the_call_does_not_exist_nothing_changes(monkeypatch: pytest.MonkeyPatch) -> None:
